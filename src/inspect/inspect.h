@@ -1,0 +1,126 @@
+/* nguestmount: guest inspection.
+ *
+ * Reads the mounted guest filesystems (through directory fds, never through
+ * host paths) and produces struct inspection: pure data, rendered into the
+ * /.inspect tree and inspect.json.  Everything read from the guest is
+ * untrusted: sizes are capped, strings sanitized, symlinks resolved inside
+ * the guest root only (util.h open_in_root).
+ *
+ * Unknown values follow libguestfs: "unknown" for strings, 0 for versions.
+ */
+#ifndef NGM_INSPECT_H
+#define NGM_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/util.h"
+#include "common/vtree.h"
+
+/* A filesystem (or other content) found on the guest's storage. */
+struct inspect_fs {
+  char *device;        /* "/dev/sda1" */
+  char *type;          /* "ext4", "swap", ... or NULL when unknown */
+  char *uuid;          /* NULL if none */
+  char *label;         /* NULL if none */
+  char *partuuid;      /* NULL if none */
+  char *partlabel;     /* NULL if none */
+  uint64_t size;
+  int rootfd;          /* O_PATH directory fd of its root, -1 if not mounted */
+  char *mount_options; /* the mount options that worked ("ro,noload") */
+};
+
+/* A guest block device layer (disk, partition; later md, LUKS, LV). */
+struct inspect_device {
+  char *name;          /* "/dev/sda", "/dev/sda1" */
+  char *type;          /* "disk", "partition" */
+  uint64_t size;
+  char *uuid;          /* partition UUID / container UUID, NULL if none */
+  char *parent;        /* what it sits on, NULL for disks */
+  char *format;        /* disks: the image format ("qcow2", "raw") */
+  char *source;        /* disks: the host image path */
+  bool opened;
+};
+
+/* One line of a guest fstab, as parsed (values sanitized). */
+struct inspect_fstab_entry {
+  char *spec;          /* "UUID=...", "/dev/sda1", "LABEL=root" */
+  char *mountpoint;    /* "/boot" */
+  char *fstype;        /* "ext4" */
+  char *options;       /* "defaults,subvol=@home" */
+};
+
+/* A placed guest mountpoint (after resolving the fstab). */
+struct inspect_mountpoint {
+  char *mountpoint;    /* "/", "/boot" */
+  char *device;        /* "/dev/sda1" */
+};
+
+struct inspect_os {
+  char *root_device;   /* "/dev/sda2" */
+  char *root_id;       /* "sda2" (see inspect_root_id) */
+  char *type;          /* "linux", "unknown" */
+  char *distro;        /* "debian", ... "unknown" */
+  char *product_name;
+  char *product_variant;
+  int major_version;
+  int minor_version;
+  char *arch;          /* "x86_64", ... "unknown" */
+  char *hostname;
+  char *build_id;
+  char *package_format;      /* "deb", "rpm", ... "unknown" */
+  char *package_management;  /* "apt", "dnf", ... "unknown" */
+  char *osinfo;              /* "debian12", ... "unknown" */
+  struct inspect_fstab_entry *fstab;
+  size_t n_fstab;
+  struct inspect_mountpoint *mountpoints;   /* sorted by mountpoint */
+  size_t n_mountpoints;
+};
+
+struct inspection {
+  struct inspect_os *os;
+  size_t n_os;
+  struct inspect_fs *fs;
+  size_t n_fs;
+  struct inspect_device *devices;
+  size_t n_devices;
+  struct strv warnings;
+};
+
+/* Decide whether the filesystem whose root is rootfd is an operating
+ * system root and, if so, fill *ret_os with every field (strings always set,
+ * "unknown" where not found) and the parsed /etc/fstab.  Returns 1 for a
+ * root, 0 for not a root, -errno on host failure.  Problems with guest
+ * content (unparseable files, oversize files) become warnings (prefixed
+ * with the device name), never errors. */
+int inspect_root (int rootfd, const char *device, struct inspect_os *ret_os,
+                  struct strv *warnings);
+
+/* Map an fstab spec to one of the guest filesystems: UUID=, LABEL=,
+ * PARTUUID=, PARTLABEL=, /dev/disk/by-{uuid,label,partuuid,partlabel}/...,
+ * /dev/[shvx]dXN (the N-th partition of the X-th disk, whatever the bus),
+ * and exact device names.  Returns the index into fs, or -1. Pure. */
+int inspect_resolve_spec (const char *spec, const struct inspect_fs *fs,
+                          size_t n_fs);
+
+/* True if an fstab entry is one to place: not swap, not a pseudo
+ * filesystem, not under /dev /proc /sys /media /selinux, not a floppy or
+ * cdrom.  Pure. */
+bool inspect_fstab_entry_wanted (const struct inspect_fstab_entry *e);
+
+/* "/dev/sda2" → "sda2"; "/dev/my-vg/root" → "my--vg-root" (dm style: "-"
+ * inside names doubled, "/" turned into "-").  Pure. */
+char *inspect_root_id (const char *device);
+
+/* Render the /.inspect tree (see design.md) into a new vtree whose root is
+ * the .inspect directory itself.  shown is the index of the OS shown in the
+ * view (target of the "root" symlink), or -1 for none. */
+struct vnode *inspect_render_tree (const struct inspection *insp, int shown);
+/* inspect.json as a string (json-c, pretty-printed, trailing newline). */
+char *inspect_render_json (const struct inspection *insp);
+
+void inspect_os_clear (struct inspect_os *os);
+void inspection_clear (struct inspection *insp);
+
+#endif /* NGM_INSPECT_H */

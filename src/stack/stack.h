@@ -1,0 +1,53 @@
+/* nguestmount: discovering the guest's storage stack.
+ *
+ * Given the attached disks, find partition tables (libblkid: GPT and MBR
+ * with extended/logical partitions) and probe every candidate (whole disks
+ * without a partition table, partitions) for a filesystem or other content.
+ * The kernel here does not parse partitions; all of it is done in
+ * userspace, and partitions become slice bdevs over their disk.
+ */
+#ifndef NGM_STACK_H
+#define NGM_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block/bdev.h"
+#include "common/util.h"
+
+struct fsinfo {
+  char *device;         /* guest name: "/dev/sda1", or "/dev/sda" for a whole disk */
+  struct bdev *bdev;    /* owned reference */
+  unsigned disk_index;  /* 0 = sda */
+  unsigned partnum;     /* 1-based partition number, 0 for a whole disk */
+  char *type;           /* blkid TYPE ("ext4", "xfs", "swap", ...), NULL if none */
+  char *usage;          /* blkid USAGE ("filesystem", "raid", "crypto", "other") */
+  char *uuid;           /* blkid UUID, NULL if none */
+  char *label;          /* blkid LABEL, NULL if none */
+  char *partuuid;       /* partition table entry: PARTUUID, NULL if none */
+  char *partlabel;      /* GPT partition name, NULL if none */
+  char *parttype;       /* GPT type GUID or MBR type as "0x83" */
+  uint64_t size;        /* bytes */
+};
+
+struct stack {
+  struct fsinfo *fs;    /* every candidate found, in disk and partition order */
+  size_t n_fs;
+  struct strv warnings; /* human-readable, one per problem */
+};
+
+/* Give libblkid a host fd from which bdev b's bytes can be read, starting
+ * at *ret_offset.  The callback keeps ownership of the fd (it stays valid
+ * until the stack is cleared). */
+typedef int (*stack_fd_fn) (void *opaque, struct bdev *b, int *ret_fd,
+                            uint64_t *ret_offset);
+
+/* Discover the stack on disks[0..n_disks).  Takes its own references to
+ * the disks.  Never fails on guest content: problems become warnings.
+ * Returns -errno only for host errors (out of fds, ...). */
+int stack_discover (struct bdev *const *disks, size_t n_disks,
+                    stack_fd_fn get_fd, void *opaque, struct stack *ret);
+void stack_clear (struct stack *s);
+
+#endif /* NGM_STACK_H */
