@@ -1,1 +1,842 @@
-int main (void) { return 1; } /* PLACEHOLDER */
+/* nguestmount: main program.
+ *
+ * Order of work (design.md "Data flow"):
+ *   attach images → discover partitions and filesystems → give each
+ *   filesystem a loop device and a detached mount → inspect → place
+ *   (-i / -m / --all) → serve the view → tear down in reverse order.
+ *
+ * Thread model: everything here runs on the main thread, which also forks
+ * the qemu-nbd children (PR_SET_PDEATHSIG follows the forking thread, so
+ * it must be the one that lives until teardown).  The block export and the
+ * view each run their own FUSE worker threads.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/bdev.h"
+#include "block/image.h"
+#include "block/loop.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon.h"
+#include "export.h"
+#include "inspect/inspect.h"
+#include "mount/mount.h"
+#include "options.h"
+#include "stack/stack.h"
+#include "view.h"
+
+/* A bdev given to the kernel through the block export. */
+struct exported {
+  struct bdev *b;
+  int fd;
+};
+
+/* Per-candidate materialisation state, parallel to stack.fs. */
+struct fsstate {
+  int loopfd;          /* open until placement is done, then closed */
+  char *loopdev;       /* "/dev/loopN" */
+  int mntfd;           /* default mount, -1 if not mounted */
+};
+
+struct ctx {
+  struct options *o;
+  char *mountpoint;             /* absolute */
+  struct bdev **disks;
+  size_t n_disks;
+  struct export *export;
+  struct exported *exported;
+  size_t n_exported;
+  struct stack stack;
+  struct fsstate *st;           /* stack.n_fs entries */
+  struct inspection insp;
+  int *extra_fds;               /* further mounts (subvolumes, -m options) */
+  size_t n_extra;
+  struct view_placement *pl;
+  size_t n_pl;
+  char **pl_paths;
+  struct strv view_warnings;
+  struct view *view;
+};
+
+static int
+get_fd (void *opaque, struct bdev *b, int *ret_fd, uint64_t *ret_offset)
+{
+  struct ctx *c = opaque;
+  char *msg = NULL;
+
+  if (b->direct_fd >= 0) {
+    *ret_fd = b->direct_fd;
+    *ret_offset = b->direct_offset;
+    return 0;
+  }
+  for (size_t i = 0; i < c->n_exported; i++)
+    if (c->exported[i].b == b) {
+      *ret_fd = c->exported[i].fd;
+      *ret_offset = 0;
+      return 0;
+    }
+  if (!c->export) {
+    int r = export_start (c->o->readonly, &c->export, &msg);
+    if (r < 0) {
+      log_debug (LOG_CAT_MAIN, "export_start: %s", msg ? msg : strerror (-r));
+      free (msg);
+      return r;
+    }
+  }
+  int fd;
+  int r = export_add (c->export, b, &fd, &msg);
+  if (r < 0) {
+    log_debug (LOG_CAT_MAIN, "export_add %s: %s", b->name,
+               msg ? msg : strerror (-r));
+    free (msg);
+    return r;
+  }
+  c->exported = xrealloc_array (c->exported, c->n_exported + 1,
+                                sizeof *c->exported);
+  c->exported[c->n_exported++] = (struct exported) { bdev_ref (b), fd };
+  *ret_fd = fd;
+  *ret_offset = 0;
+  return 0;
+}
+
+/* Give candidate i a loop device (once). */
+static int
+ensure_loop (struct ctx *c, size_t i, char **ret_msg)
+{
+  struct fsinfo *f = &c->stack.fs[i];
+  struct fsstate *s = &c->st[i];
+  int fd;
+  uint64_t off;
+
+  if (s->loopdev)
+    return 0;
+  int r = get_fd (c, f->bdev, &fd, &off);
+  if (r < 0)
+    return set_errmsg (ret_msg, r, "cannot export %s: %s", f->device,
+                       strerror (-r));
+  /* Direct I/O for export files (no second page cache copy of the
+   * guest's blocks); buffered for host files, like a plain loop mount. */
+  bool direct = f->bdev->direct_fd < 0;
+  return loop_attach (fd, off, f->bdev->size, c->o->readonly, direct, 0,
+                      &s->loopfd, &s->loopdev, ret_msg);
+}
+
+/* Mount candidate i with extra options; returns the mount fd. */
+static int
+mount_candidate (struct ctx *c, size_t i, const char *fstype,
+                 const char *options, int *ret_mntfd, char **ret_used,
+                 char **ret_msg)
+{
+  int r = ensure_loop (c, i, ret_msg);
+  if (r < 0)
+    return r;
+  return mount_detached (c->st[i].loopdev, fstype, options, c->o->readonly,
+                         ret_mntfd, ret_used, ret_msg);
+}
+
+static void
+add_extra_fd (struct ctx *c, int fd)
+{
+  c->extra_fds = xrealloc_array (c->extra_fds, c->n_extra + 1, sizeof (int));
+  c->extra_fds[c->n_extra++] = fd;
+}
+
+static void
+add_placement (struct ctx *c, const char *path, int fd)
+{
+  c->pl = xrealloc_array (c->pl, c->n_pl + 1, sizeof *c->pl);
+  c->pl_paths = xrealloc_array (c->pl_paths, c->n_pl + 1, sizeof (char *));
+  c->pl_paths[c->n_pl] = xstrdup (path);
+  c->pl[c->n_pl] = (struct view_placement) { c->pl_paths[c->n_pl], fd };
+  c->n_pl++;
+}
+
+static void
+fill_devices (struct ctx *c)
+{
+  struct inspection *insp = &c->insp;
+  size_t n = c->n_disks;
+  for (size_t i = 0; i < c->stack.n_fs; i++)
+    if (c->stack.fs[i].partnum > 0)
+      n++;
+  insp->devices = xcalloc (n, sizeof *insp->devices);
+  for (size_t i = 0; i < c->n_disks; i++) {
+    struct inspect_device *d = &insp->devices[insp->n_devices++];
+    d->name = xstrdup (c->disks[i]->name);
+    d->type = xstrdup ("disk");
+    d->size = c->disks[i]->size;
+    d->format = xstrdup (c->o->images[i].format);
+    d->source = xstrdup (c->o->images[i].path);
+    d->opened = true;
+  }
+  for (size_t i = 0; i < c->stack.n_fs; i++) {
+    const struct fsinfo *f = &c->stack.fs[i];
+    if (f->partnum == 0)
+      continue;
+    struct inspect_device *d = &insp->devices[insp->n_devices++];
+    d->name = xstrdup (f->device);
+    d->type = xstrdup ("partition");
+    d->size = f->size;
+    d->uuid = xstrdup (f->partuuid);
+    d->parent = xstrdup (c->disks[f->disk_index]->name);
+    d->opened = true;
+  }
+}
+
+/* Attach every image and find what is on them. */
+static int
+attach_and_discover (struct ctx *c, char **ret_msg)
+{
+  struct options *o = c->o;
+  int r;
+
+  c->disks = xcalloc (o->n_images, sizeof *c->disks);
+  for (size_t i = 0; i < o->n_images; i++) {
+    _cleanup_free_ char *name = bdev_disk_name ((unsigned) i);
+    char *format = NULL;
+    r = image_open (o->images[i].path, o->images[i].format, o->readonly,
+                    o->allow_backing, name, &c->disks[i], &format, ret_msg);
+    if (r < 0)
+      return r;
+    c->n_disks++;
+    free (o->images[i].format);
+    o->images[i].format = format;
+    log_debug (LOG_CAT_MAIN, "%s: %s (%s, %llu bytes)", name,
+               o->images[i].path, format ? format : "?",
+               (unsigned long long) c->disks[i]->size);
+  }
+
+  r = stack_discover (c->disks, c->n_disks, get_fd, c, &c->stack);
+  if (r < 0)
+    return set_errmsg (ret_msg, r, "cannot read the attached disks: %s",
+                       strerror (-r));
+  for (size_t i = 0; i < c->stack.warnings.n; i++)
+    strv_push (&c->insp.warnings, xstrdup (c->stack.warnings.v[i]));
+
+  c->st = xcalloc (c->stack.n_fs ? c->stack.n_fs : 1, sizeof *c->st);
+  for (size_t i = 0; i < c->stack.n_fs; i++)
+    c->st[i] = (struct fsstate) { .loopfd = -1, .mntfd = -1 };
+  return 0;
+}
+
+/* Mount every filesystem the kernel can mount, and describe them all. */
+static void
+mount_all (struct ctx *c)
+{
+  struct inspection *insp = &c->insp;
+  insp->fs = xcalloc (c->stack.n_fs ? c->stack.n_fs : 1, sizeof *insp->fs);
+  for (size_t i = 0; i < c->stack.n_fs; i++) {
+    const struct fsinfo *f = &c->stack.fs[i];
+    struct inspect_fs *fs = &insp->fs[insp->n_fs++];
+    fs->device = xstrdup (f->device);
+    fs->type = xstrdup (f->type);
+    fs->uuid = xstrdup (f->uuid);
+    fs->label = xstrdup (f->label);
+    fs->partuuid = xstrdup (f->partuuid);
+    fs->partlabel = xstrdup (f->partlabel);
+    fs->size = f->size;
+    fs->rootfd = -1;
+
+    if (!f->type || !mount_fstype_supported (f->type))
+      continue;
+    _cleanup_free_ char *msg = NULL;
+    char *used = NULL;
+    int fd;
+    int r = mount_candidate (c, i, f->type, NULL, &fd, &used, &msg);
+    if (r < 0) {
+      strv_pushf (&insp->warnings, "cannot mount %s (%s): %s", f->device,
+                  f->type, msg ? msg : strerror (-r));
+      continue;
+    }
+    log_debug (LOG_CAT_MAIN, "mounted %s (%s) with %s", f->device, f->type,
+               used);
+    c->st[i].mntfd = fd;
+    fs->rootfd = fd;
+    fs->mount_options = used;
+  }
+}
+
+static void
+inspect_all (struct ctx *c)
+{
+  struct inspection *insp = &c->insp;
+  for (size_t i = 0; i < insp->n_fs; i++) {
+    if (insp->fs[i].rootfd < 0)
+      continue;
+    struct inspect_os os = { 0 };
+    int r = inspect_root (insp->fs[i].rootfd, insp->fs[i].device, &os,
+                          &insp->warnings);
+    if (r == 1) {
+      insp->os = xrealloc_array (insp->os, insp->n_os + 1, sizeof *insp->os);
+      insp->os[insp->n_os++] = os;
+    }
+    else {
+      inspect_os_clear (&os);
+      if (r < 0)
+        strv_pushf (&insp->warnings, "cannot inspect %s: %s",
+                    insp->fs[i].device, strerror (-r));
+    }
+  }
+}
+
+static int
+cmp_depth (const void *a, const void *b)
+{
+  const struct inspect_fstab_entry *const *x = a, *const *y = b;
+  size_t dx = 0, dy = 0;
+  for (const char *p = (*x)->mountpoint; *p; p++)
+    dx += *p == '/';
+  for (const char *p = (*y)->mountpoint; *p; p++)
+    dy += *p == '/';
+  if (dx != dy)
+    return dx < dy ? -1 : 1;
+  return strcmp ((*x)->mountpoint, (*y)->mountpoint);
+}
+
+static int
+cmp_mountpoint (const void *a, const void *b)
+{
+  const struct inspect_mountpoint *x = a, *y = b;
+  return strcmp (x->mountpoint, y->mountpoint);
+}
+
+/* Normalise a guest mountpoint: absolute, no "//", no trailing "/", no
+ * "." or ".." components.  Returns NULL if unusable. */
+static char *
+normalise_mountpoint (const char *mp)
+{
+  if (!mp || mp[0] != '/')
+    return NULL;
+  struct strv parts = { 0 };
+  _cleanup_free_ char *copy = xstrdup (mp);
+  char *save = NULL;
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save)) {
+    if (strcmp (t, ".") == 0 || strcmp (t, "..") == 0) {
+      strv_clear (&parts);
+      return NULL;
+    }
+    strv_push (&parts, xstrdup (t));
+  }
+  char *out;
+  if (parts.n == 0)
+    out = xstrdup ("/");
+  else {
+    size_t len = 1;
+    for (size_t i = 0; i < parts.n; i++)
+      len += strlen (parts.v[i]) + 1;
+    out = xcalloc (len, 1);
+    for (size_t i = 0; i < parts.n; i++) {
+      strcat (out, "/");
+      strcat (out, parts.v[i]);
+    }
+  }
+  strv_clear (&parts);
+  return out;
+}
+
+/* Resolve each OS's fstab to devices (for /.inspect), for all OSes. */
+static void
+resolve_mountpoints (struct ctx *c)
+{
+  struct inspection *insp = &c->insp;
+  for (size_t k = 0; k < insp->n_os; k++) {
+    struct inspect_os *os = &insp->os[k];
+    os->mountpoints = xcalloc (os->n_fstab + 1, sizeof *os->mountpoints);
+    os->mountpoints[0].mountpoint = xstrdup ("/");
+    os->mountpoints[0].device = xstrdup (os->root_device);
+    os->n_mountpoints = 1;
+    for (size_t j = 0; j < os->n_fstab; j++) {
+      const struct inspect_fstab_entry *e = &os->fstab[j];
+      if (!inspect_fstab_entry_wanted (e))
+        continue;
+      _cleanup_free_ char *mp = normalise_mountpoint (e->mountpoint);
+      if (!mp || strcmp (mp, "/") == 0)
+        continue;
+      int idx = inspect_resolve_spec (e->spec, insp->fs, insp->n_fs);
+      if (idx < 0)
+        continue;
+      bool dup = false;
+      for (size_t m = 0; m < os->n_mountpoints; m++)
+        dup |= strcmp (os->mountpoints[m].mountpoint, mp) == 0;
+      if (dup)
+        continue;
+      os->mountpoints[os->n_mountpoints].mountpoint = TAKE_PTR (mp);
+      os->mountpoints[os->n_mountpoints].device = xstrdup (insp->fs[idx].device);
+      os->n_mountpoints++;
+    }
+    qsort (os->mountpoints, os->n_mountpoints, sizeof *os->mountpoints,
+           cmp_mountpoint);
+  }
+}
+
+/* Find the candidate index of an fs device name. */
+static int
+fs_index (struct ctx *c, const char *device)
+{
+  for (size_t i = 0; i < c->insp.n_fs; i++)
+    if (strcmp (c->insp.fs[i].device, device) == 0)
+      return (int) i;
+  return -1;
+}
+
+/* -i: the chosen OS's root and its fstab. */
+static int
+place_inspect (struct ctx *c, size_t k)
+{
+  struct inspection *insp = &c->insp;
+  struct inspect_os *os = &insp->os[k];
+  int ri = fs_index (c, os->root_device);
+
+  add_placement (c, "/", insp->fs[ri].rootfd);
+
+  /* fstab entries, shallowest first, so /usr comes before /usr/local. */
+  _cleanup_free_ const struct inspect_fstab_entry **order
+    = xcalloc (os->n_fstab + 1, sizeof *order);
+  size_t n = 0;
+  for (size_t j = 0; j < os->n_fstab; j++)
+    if (inspect_fstab_entry_wanted (&os->fstab[j]))
+      order[n++] = &os->fstab[j];
+  qsort (order, n, sizeof *order, cmp_depth);
+
+  struct strv placed = { 0 };
+  strv_push (&placed, xstrdup ("/"));
+  for (size_t j = 0; j < n; j++) {
+    const struct inspect_fstab_entry *e = order[j];
+    _cleanup_free_ char *mp = normalise_mountpoint (e->mountpoint);
+    if (!mp) {
+      strv_pushf (&insp->warnings, "fstab: ignoring the mountpoint '%s'",
+                  e->mountpoint);
+      continue;
+    }
+    if (strv_contains (&placed, mp))
+      continue;
+    int idx = inspect_resolve_spec (e->spec, insp->fs, insp->n_fs);
+    if (idx < 0) {
+      strv_pushf (&insp->warnings,
+                  "fstab: no device found for %s (%s); not mounted", mp,
+                  e->spec);
+      continue;
+    }
+    struct inspect_fs *fs = &insp->fs[idx];
+    if (fs->rootfd < 0) {
+      strv_pushf (&insp->warnings, "fstab: %s (%s) is not mounted: %s", mp,
+                  fs->device,
+                  fs->type ? "its filesystem could not be mounted"
+                           : "no filesystem found on it");
+      continue;
+    }
+    _cleanup_free_ char *opts
+      = mount_filter_guest_options (fs->type, e->options);
+    int fd = fs->rootfd;
+    if (opts && *opts) {
+      _cleanup_free_ char *msg = NULL, *used = NULL;
+      int r = mount_candidate (c, (size_t) idx, fs->type, opts, &fd, &used,
+                               &msg);
+      if (r < 0) {
+        strv_pushf (&insp->warnings, "fstab: cannot mount %s on %s with %s: %s",
+                    fs->device, mp, opts, msg ? msg : strerror (-r));
+        continue;
+      }
+      add_extra_fd (c, fd);
+    }
+    add_placement (c, mp, fd);
+    strv_push (&placed, TAKE_PTR (mp));
+  }
+  strv_clear (&placed);
+  return 0;
+}
+
+/* -m: the user's placements. */
+static int
+place_mounts (struct ctx *c, char **ret_msg)
+{
+  struct inspection *insp = &c->insp;
+  bool have_root = false;
+
+  for (size_t j = 0; j < c->o->n_mounts; j++) {
+    const struct mount_arg *m = &c->o->mounts[j];
+    int idx = inspect_resolve_spec (m->device, insp->fs, insp->n_fs);
+    if (idx < 0) {
+      struct strv names = { 0 };
+      for (size_t i = 0; i < insp->n_fs; i++)
+        strv_push (&names, xstrdup (insp->fs[i].device));
+      _cleanup_free_ char *list = NULL;
+      size_t len = 1;
+      for (size_t i = 0; i < names.n; i++)
+        len += strlen (names.v[i]) + 1;
+      list = xcalloc (len, 1);
+      for (size_t i = 0; i < names.n; i++) {
+        if (i)
+          strcat (list, " ");
+        strcat (list, names.v[i]);
+      }
+      strv_clear (&names);
+      return set_errmsg (ret_msg, -ENOENT,
+                         "-m %s: no such device in the guest (found: %s)",
+                         m->device, *list ? list : "none");
+    }
+    _cleanup_free_ char *mp = normalise_mountpoint (m->mountpoint);
+    if (!mp)
+      return set_errmsg (ret_msg, -EINVAL, "-m %s: bad mountpoint '%s'",
+                         m->device, m->mountpoint);
+    struct inspect_fs *fs = &insp->fs[idx];
+    int fd = fs->rootfd;
+    if (m->options || m->fstype || fd < 0) {
+      const char *type = m->fstype ? m->fstype : fs->type;
+      if (!type)
+        return set_errmsg (ret_msg, -EINVAL,
+                           "-m %s: no filesystem found on it (give FSTYPE)",
+                           m->device);
+      _cleanup_free_ char *msg = NULL, *used = NULL;
+      int r = mount_candidate (c, (size_t) idx, type, m->options, &fd, &used,
+                               &msg);
+      if (r < 0)
+        return set_errmsg (ret_msg, r, "-m %s: cannot mount it: %s", m->device,
+                           msg ? msg : strerror (-r));
+      add_extra_fd (c, fd);
+    }
+    if (strcmp (mp, "/") == 0)
+      have_root = true;
+    add_placement (c, mp, fd);
+  }
+  if (!have_root)
+    return set_errmsg (ret_msg, -EINVAL,
+                       "-m: nothing is mounted at / (add -m DEVICE:/)");
+  return 0;
+}
+
+/* --all: every mounted filesystem as /<root-id>. */
+static void
+place_all (struct ctx *c)
+{
+  for (size_t i = 0; i < c->insp.n_fs; i++) {
+    if (c->insp.fs[i].rootfd < 0)
+      continue;
+    _cleanup_free_ char *id = inspect_root_id (c->insp.fs[i].device);
+    _cleanup_free_ char *path = xasprintf ("/%s", id);
+    add_placement (c, path, c->insp.fs[i].rootfd);
+  }
+}
+
+static char *
+root_ids (const struct inspection *insp)
+{
+  size_t len = 1;
+  for (size_t k = 0; k < insp->n_os; k++)
+    len += strlen (insp->os[k].root_id) + 1;
+  char *s = xcalloc (len, 1);
+  for (size_t k = 0; k < insp->n_os; k++) {
+    if (k)
+      strcat (s, " ");
+    strcat (s, insp->os[k].root_id);
+  }
+  return s;
+}
+
+static int
+check_mountpoint (const char *mp, char **ret_abs, char **ret_msg)
+{
+  struct stat st, pst;
+  if (stat (mp, &st) < 0)
+    return set_errmsg (ret_msg, -errno, "mountpoint %s: %s", mp, strerror (errno));
+  if (!S_ISDIR (st.st_mode))
+    return set_errmsg (ret_msg, -ENOTDIR, "mountpoint %s: %s", mp,
+                       strerror (ENOTDIR));
+  char abs[PATH_MAX];
+  if (!realpath (mp, abs))
+    return set_errmsg (ret_msg, -errno, "mountpoint %s: %s", mp, strerror (errno));
+  _cleanup_free_ char *parent = xasprintf ("%s/..", abs);
+  if (strcmp (abs, "/") == 0 || stat (parent, &pst) < 0
+      || pst.st_dev != st.st_dev || pst.st_ino == st.st_ino)
+    return set_errmsg (ret_msg, -EBUSY,
+                       "mountpoint %s is already a mount point (unmount it first)",
+                       mp);
+  *ret_abs = xstrdup (abs);
+  return 0;
+}
+
+/* Everything from attaching to serving.  On failure *ret_msg says why. */
+static int
+run (struct ctx *c, char **ret_msg)
+{
+  struct options *o = c->o;
+  int r;
+
+  r = attach_and_discover (c, ret_msg);
+  if (r < 0)
+    return r;
+  mount_all (c);
+  fill_devices (c);
+
+  bool any = false;
+  for (size_t i = 0; i < c->insp.n_fs; i++)
+    any |= c->insp.fs[i].rootfd >= 0;
+  if (!any && o->mode != VIEW_MOUNTS) {
+    if (c->insp.warnings.n > 0)
+      return set_errmsg (ret_msg, -ENOENT,
+                         "no filesystems found on the attached disks (%s)",
+                         c->insp.warnings.v[0]);
+    return set_errmsg (ret_msg, -ENOENT,
+                       "no filesystems found on the attached disks");
+  }
+
+  inspect_all (c);
+  resolve_mountpoints (c);
+
+  enum view_mode mode = o->mode;
+  if (mode == VIEW_AUTO) {
+    if (c->insp.n_os > 0) {
+      mode = VIEW_INSPECT;
+      log_note ("no -i, -m or --all given: showing the guest OS on %s (-i)",
+                c->insp.os[0].root_device);
+    }
+    else {
+      mode = VIEW_ALL;
+      log_note ("no operating system found: showing every filesystem (--all)");
+    }
+  }
+
+  int shown = -1;
+  if (c->insp.n_os > 0) {
+    shown = 0;
+    if (o->root) {
+      shown = -1;
+      for (size_t k = 0; k < c->insp.n_os; k++)
+        if (strcmp (c->insp.os[k].root_id, o->root) == 0)
+          shown = (int) k;
+      if (shown < 0) {
+        _cleanup_free_ char *ids = root_ids (&c->insp);
+        return set_errmsg (ret_msg, -ENOENT,
+                           "no operating system with root id '%s' (found: %s)",
+                           o->root, ids);
+      }
+    }
+    else if (c->insp.n_os > 1 && mode == VIEW_INSPECT) {
+      _cleanup_free_ char *ids = root_ids (&c->insp);
+      log_note ("several operating systems found (%s): showing %s (use --root ID)",
+                ids, c->insp.os[0].root_id);
+    }
+  }
+  else if (o->root)
+    return set_errmsg (ret_msg, -ENOENT,
+                       "no operating system with root id '%s' (found: none)",
+                       o->root);
+
+  switch (mode) {
+  case VIEW_INSPECT:
+    if (c->insp.n_os == 0)
+      return set_errmsg (ret_msg, -ENOENT,
+                         "no operating system found in the guest (use -m or --all)");
+    place_inspect (c, (size_t) shown);
+    break;
+  case VIEW_MOUNTS:
+    if ((r = place_mounts (c, ret_msg)) < 0)
+      return r;
+    break;
+  case VIEW_ALL:
+  case VIEW_AUTO:
+    place_all (c);
+    break;
+  }
+
+  /* Every mount is made: the loop devices now live as long as their
+   * mounts (autoclear). */
+  for (size_t i = 0; i < c->stack.n_fs; i++)
+    if (c->st[i].loopfd >= 0) {
+      close (c->st[i].loopfd);
+      c->st[i].loopfd = -1;
+    }
+
+  struct view_config cfg = {
+    .placements = c->pl,
+    .n_placements = c->n_pl,
+    .trace = o->trace,
+    .warnings = &c->view_warnings,
+  };
+  /* Render /.inspect after placement, so placement warnings are in it.
+   * The view reports unusable mountpoints through cfg.warnings, so render
+   * once it has checked them. */
+  struct view *v = NULL;
+  cfg.inspect = NULL;
+  r = view_new (&cfg, &v, ret_msg);
+  if (r < 0)
+    return r;
+  c->view = v;
+  for (size_t i = 0; i < c->view_warnings.n; i++)
+    strv_push (&c->insp.warnings, xstrdup (c->view_warnings.v[i]));
+  view_set_inspect (v, inspect_render_tree (&c->insp, shown));
+
+  r = view_mount (v, c->mountpoint, (char *const *) o->fuse_opts.v, ret_msg);
+  if (r < 0)
+    return r;
+  return 0;
+}
+
+static void
+teardown (struct ctx *c)
+{
+  /* Reverse order.  The user's mount first, so nothing new arrives. */
+  view_free (c->view);
+  c->view = NULL;
+  daemon_watchdog_disarm ();
+
+  for (size_t i = 0; i < c->n_pl; i++)
+    free (c->pl_paths[i]);
+  free (c->pl_paths);
+  free (c->pl);
+  for (size_t i = 0; i < c->n_extra; i++)
+    close (c->extra_fds[i]);
+  free (c->extra_fds);
+  for (size_t i = 0; i < c->stack.n_fs; i++) {
+    if (c->st && c->st[i].mntfd >= 0)
+      close (c->st[i].mntfd);
+    if (c->st && c->st[i].loopfd >= 0)
+      close (c->st[i].loopfd);
+    if (c->st)
+      free (c->st[i].loopdev);
+  }
+  free (c->st);
+  /* The inspection's rootfds are the mount fds closed above. */
+  for (size_t i = 0; i < c->insp.n_fs; i++)
+    c->insp.fs[i].rootfd = -1;
+  inspection_clear (&c->insp);
+  strv_clear (&c->view_warnings);
+
+  for (size_t i = 0; i < c->n_exported; i++) {
+    close (c->exported[i].fd);
+    bdev_unref (c->exported[i].b);
+  }
+  free (c->exported);
+  stack_clear (&c->stack);
+  export_stop (c->export);
+  for (size_t i = 0; i < c->n_disks; i++)
+    bdev_unref (c->disks[i]);
+  free (c->disks);
+  free (c->mountpoint);
+}
+
+static int
+write_pid_file (const char *path, char **ret_msg)
+{
+  _cleanup_free_ char *tmp = xasprintf ("%s.tmp%ld", path, (long) getpid ());
+  FILE *f = fopen (tmp, "we");
+  if (!f)
+    return set_errmsg (ret_msg, -errno, "--pid-file %s: %s", path, strerror (errno));
+  fprintf (f, "%ld\n", (long) getpid ());
+  if (fclose (f) != 0 || rename (tmp, path) < 0) {
+    int e = errno;
+    unlink (tmp);
+    return set_errmsg (ret_msg, -e, "--pid-file %s: %s", path, strerror (e));
+  }
+  return 0;
+}
+
+int
+main (int argc, char *argv[])
+{
+  struct options o;
+  _cleanup_free_ char *msg = NULL;
+  int r;
+
+  signal (SIGPIPE, SIG_IGN);
+  if (options_parse (argc, argv, &o, &msg) < 0) {
+    log_error ("%s", msg);
+    fprintf (stderr, "Try 'nguestmount --help' for more information.\n");
+    return EXIT_FAILURE;
+  }
+  if (o.help) {
+    fputs (options_usage (), stdout);
+    options_clear (&o);
+    return EXIT_SUCCESS;
+  }
+  if (o.version) {
+    printf ("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+    options_clear (&o);
+    return EXIT_SUCCESS;
+  }
+  log_init (o.verbose);
+  log_set_trace (o.trace);
+
+  struct ctx c = { .o = &o };
+
+  /* Checks that need no resources, in the parent, before forking. */
+  if (geteuid () != 0) {
+    log_error ("must be run as root (nguestmount needs loop devices and "
+               "private mounts)");
+    goto fail_early;
+  }
+  if (check_mountpoint (o.mountpoint, &c.mountpoint, &msg) < 0) {
+    log_error ("%s", msg);
+    goto fail_early;
+  }
+  if (access ("/dev/fuse", R_OK | W_OK) < 0) {
+    log_error ("/dev/fuse not found (%s): the fuse kernel module is needed",
+               strerror (errno));
+    goto fail_early;
+  }
+  if (access ("/dev/loop-control", R_OK | W_OK) < 0) {
+    log_error ("no loop device available: /dev/loop-control: %s",
+               strerror (errno));
+    goto fail_early;
+  }
+  if (o.ready_fd >= 0 && fcntl (o.ready_fd, F_GETFD) < 0) {
+    log_error ("--fd=%d: %s", o.ready_fd, strerror (errno));
+    goto fail_early;
+  }
+
+  if ((r = daemon_fork (o.no_fork, o.verbose)) < 0) {
+    log_error ("cannot fork: %s", strerror (-r));
+    goto fail_early;
+  }
+  /* From here on, in the daemon. */
+  if ((r = daemon_watchdog_start (c.mountpoint)) < 0) {
+    log_error ("cannot start the watchdog: %s", strerror (-r));
+    free (c.mountpoint);
+    options_clear (&o);
+    daemon_ready ("cannot start the watchdog");
+    return EXIT_FAILURE;
+  }
+
+  r = run (&c, &msg);
+  if (r >= 0 && o.pid_file)
+    r = write_pid_file (o.pid_file, &msg);
+  if (r < 0) {
+    teardown (&c);
+    if (!msg)
+      msg = xasprintf ("%s", strerror (-r));
+    daemon_ready (msg);
+    options_clear (&o);
+    return EXIT_FAILURE;
+  }
+
+  if (o.ready_fd >= 0) {
+    ssize_t w = write (o.ready_fd, "1", 1);
+    (void) w;
+    close (o.ready_fd);
+  }
+  daemon_ready (NULL);
+
+  r = view_loop (c.view);
+  log_debug (LOG_CAT_MAIN, "serving ended (%d); tearing down", r);
+  teardown (&c);
+  if (o.pid_file)
+    unlink (o.pid_file);
+  options_clear (&o);
+  return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+fail_early:
+  free (c.mountpoint);
+  options_clear (&o);
+  return EXIT_FAILURE;
+}
