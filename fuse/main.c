@@ -241,10 +241,12 @@ mount_all (struct ctx *c)
     struct inspect_fs *fs = &insp->fs[insp->n_fs++];
     fs->device = xstrdup (f->device);
     fs->type = xstrdup (f->type);
-    fs->uuid = xstrdup (f->uuid);
-    fs->label = xstrdup (f->label);
-    fs->partuuid = xstrdup (f->partuuid);
-    fs->partlabel = xstrdup (f->partlabel);
+    /* Values from the guest: shown in /.inspect, so made printable
+     * (the fstab side is sanitized the same way, so matching holds). */
+    fs->uuid = f->uuid ? sanitize_string (f->uuid, 256) : NULL;
+    fs->label = f->label ? sanitize_string (f->label, 256) : NULL;
+    fs->partuuid = f->partuuid ? sanitize_string (f->partuuid, 256) : NULL;
+    fs->partlabel = f->partlabel ? sanitize_string (f->partlabel, 256) : NULL;
     fs->size = f->size;
     fs->rootfd = -1;
 

@@ -17,7 +17,9 @@ bool mount_fstype_supported (const char *fstype);
 
 /* Mount block device source (e.g. "/dev/loop3") of type fstype.
  * options: extra filesystem options, comma-separated (may be NULL), passed
- * to fsconfig one by one ("subvol=@home", "norecovery").
+ * to fsconfig one by one ("subvol=@home", "norecovery"); per-mount
+ * options (noatime, relatime, noexec, ...) become fsmount attributes, and
+ * nosuid,nodev are always set.
  * readonly: try the ladder "ro", "ro,noload", "ro,norecovery" (each rung
  * only where the filesystem knows the option); otherwise mount read-write.
  * On success *ret_mntfd is the detached mount's fd (open it with openat(fd,
