@@ -69,7 +69,9 @@ int bdev_slice_new (struct bdev *parent, uint64_t offset, uint64_t length,
 /* An image served by a qemu-nbd child on a private unix socket, spoken to
  * through libnbd with nconn connections (multi-conn).  format must be a
  * format name qemu knows (never probed by qemu).  ret_msg receives the
- * user-facing reason on failure (qemu-nbd's own message where it gave one). */
+ * user-facing reason on failure (qemu-nbd's own message where it gave one).
+ * Call it from the main thread (or one that outlives the bdev): the child
+ * gets PR_SET_PDEATHSIG, which fires when the forking thread exits. */
 int bdev_nbd_open (const char *path, const char *format, bool readonly,
                    unsigned nconn, const char *name, struct bdev **ret,
                    char **ret_msg);
