@@ -294,6 +294,13 @@ export_op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
    * disk and its partition), so drop the cache at each open. */
   fi->keep_cache = file_readonly (e, f) ? 1 : 0;
   fi->direct_io = 0;
+  /* No FUSE_FLUSH on close.  This process holds fds of its own export;
+   * if it is killed, the kernel closes them while tearing the process
+   * down, and a FLUSH sent to a server that is already dead (but whose
+   * /dev/fuse fd is not yet closed) would wait forever, leaving the
+   * process stuck in D state with every resource held.  Durability is
+   * fsync's job (export_op_fsync), and teardown flushes each bdev. */
+  fi->noflush = 1;
   fuse_reply_open (req, fi);
 }
 

@@ -1,3 +1,0 @@
-#!/bin/sh
-# PLACEHOLDER
-exit 77
