@@ -558,9 +558,19 @@ check_mountpoint (const char *mp, char **ret_abs, char **ret_msg)
   char abs[PATH_MAX];
   if (!realpath (mp, abs))
     return set_errmsg (ret_msg, -errno, "mountpoint %s: %s", mp, strerror (errno));
-  _cleanup_free_ char *parent = xasprintf ("%s/..", abs);
-  if (strcmp (abs, "/") == 0 || stat (parent, &pst) < 0
-      || pst.st_dev != st.st_dev || pst.st_ino == st.st_ino)
+  /* statx tells mount roots apart, bind mounts included; the device
+   * comparison is the fallback where the kernel does not say. */
+  struct statx stx;
+  bool mount_root = false;
+  if (statx (AT_FDCWD, abs, 0, STATX_BASIC_STATS, &stx) == 0
+      && (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+    mount_root = (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  else {
+    _cleanup_free_ char *parent = xasprintf ("%s/..", abs);
+    mount_root = stat (parent, &pst) < 0 || pst.st_dev != st.st_dev
+                 || pst.st_ino == st.st_ino;
+  }
+  if (strcmp (abs, "/") == 0 || mount_root)
     return set_errmsg (ret_msg, -EBUSY,
                        "mountpoint %s is already a mount point (unmount it first)",
                        mp);
