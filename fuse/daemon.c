@@ -87,8 +87,8 @@ daemon_fork (bool no_fork, bool verbose)
   }
   close (p[0]);
   status_fd = p[1];
-  if (setsid () < 0)
-    log_debug (LOG_CAT_MAIN, "setsid: %m");
+  /* The daemon keeps the caller's session (and so /dev/tty, for LUKS
+   * passphrase prompts) until it is ready; daemon_ready detaches. */
   return 0;
 }
 
@@ -210,8 +210,11 @@ daemon_ready (const char *errmsg)
     return;
   /* Let go of the caller's terminal or pipe before the parent exits, so
    * `x=$(nguestmount ...)` does not wait for the daemon. */
-  if (!errmsg)
+  if (!errmsg) {
     redirect_stdio (keep_stderr);
+    if (setsid () < 0)
+      log_debug (LOG_CAT_MAIN, "setsid: %m");
+  }
   ssize_t r = write (status_fd, errmsg ? "1" : "0", 1);
   (void) r;
   close (status_fd);

@@ -384,17 +384,13 @@ assert_file_eq ()
 x" "$got"
 }
 
-# assert_roots MP IDS: the OS root ids of the view, one per line.  The spec
-# names /.inspect/roots both a file (one id per line) and the directory of
-# roots/<id>/; a directory's entries (sorted) count as its lines.
+# assert_roots MP IDS: the OS root ids of the view, one per line: the
+# entries of the /.inspect/roots directory (one roots/<id>/ per OS).
 assert_roots ()
 {
   local got
-  if [ -d "$1/.inspect/roots" ]; then
-    got=$(LC_ALL=C ls "$1/.inspect/roots") || fail "cannot list $1/.inspect/roots"
-  else
-    got=$(cat "$1/.inspect/roots") || fail "cannot read $1/.inspect/roots"
-  fi
+  [ -d "$1/.inspect/roots" ] || fail "$1/.inspect/roots is not a directory"
+  got=$(LC_ALL=C ls "$1/.inspect/roots") || fail "cannot list $1/.inspect/roots"
   assert_eq "/.inspect/roots" "$2" "$got"
 }
 

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "stack/stack.h"
+#include "stack/stack-internal.h"
 
 /* libblkid reports partition offsets and sizes in 512-byte sectors,
  * whatever the device's logical sector size. */
@@ -40,11 +41,6 @@ static const char *const gpt_skip_types[] = {
   "caddebf1-4400-4de8-b103-12117dcf3ccf", /* Microsoft shadow copy */
 };
 
-struct discover {
-  stack_fd_fn get_fd;
-  void *opaque;
-  struct stack *st;
-};
 
 static void
 probe_freep (blkid_probe *pr)
@@ -131,7 +127,7 @@ superblock_flags (blkid_probe pr)
                                      | BLKID_SUBLKS_USAGE);
 }
 
-static struct fsinfo *
+struct fsinfo *
 stack_add (struct stack *st)
 {
   st->fs = xrealloc_array (st->fs, st->n_fs + 1, sizeof *st->fs);
@@ -231,6 +227,23 @@ partition_name (const char *disk, int partno)
   return xasprintf ("%s%s%d", disk, digit ? "p" : "", partno);
 }
 
+struct stack_device *
+stack_add_device (struct stack *st, const char *name, const char *type,
+                  uint64_t size, const char *uuid, const char *parents)
+{
+  st->devices = xrealloc_array (st->devices, st->n_devices + 1,
+                                sizeof *st->devices);
+  struct stack_device *dv = &st->devices[st->n_devices++];
+  memset (dv, 0, sizeof *dv);
+  dv->name = xstrdup (name);
+  dv->type = xstrdup (type);
+  dv->size = size;
+  dv->uuid = xstrdup (uuid);
+  dv->parents = xstrdup (parents);
+  dv->opened = true;
+  return dv;
+}
+
 /* One entry of the partition list: bounds check, slice, content probe. */
 static int
 add_partition (struct discover *d, struct bdev *disk, unsigned disk_index,
@@ -307,6 +320,8 @@ add_partition (struct discover *d, struct bdev *disk, unsigned disk_index,
   else
     fs->parttype = xasprintf ("0x%02x", (unsigned) blkid_partition_get_type (par));
 
+  stack_add_device (st, fs->device, "partition", length, fs->partuuid,
+                    disk->name);
   log_debug (LOG_CAT_STACK, "%s: %s partition at %" PRIu64 ", %" PRIu64
              " bytes, type %s, partuuid %s", fs->device, pttype ?: "?",
              offset, length, fs->parttype, fs->partuuid ?: "-");
@@ -314,9 +329,10 @@ add_partition (struct discover *d, struct bdev *disk, unsigned disk_index,
   return probe_content (d, fs);
 }
 
-/* Probe a whole disk: partition table and/or whole-disk signature. */
-static int
-discover_disk (struct discover *d, struct bdev *disk, unsigned disk_index)
+/* Probe a whole disk (or array, LV, opened LUKS payload): partition table
+ * and/or whole-device signature. */
+int
+stack_probe_device (struct discover *d, struct bdev *disk, unsigned disk_index)
 {
   struct stack *st = d->st;
   _cleanup_probe_ blkid_probe pr = NULL;
@@ -466,7 +482,7 @@ stack_discover (struct bdev *const *disks, size_t n_disks,
       stack_clear (&st);
       return -EINVAL;
     }
-    r = discover_disk (&d, disks[i], (unsigned) i);
+    r = stack_probe_device (&d, disks[i], (unsigned) i);
     if (r < 0) {
       log_debug (LOG_CAT_STACK, "%s: discovery failed: %s", disks[i]->name,
                  strerror (-r));
@@ -489,5 +505,16 @@ stack_clear (struct stack *s)
   free (s->fs);
   s->fs = NULL;
   s->n_fs = 0;
+  for (size_t i = 0; i < s->n_devices; i++) {
+    free (s->devices[i].name);
+    free (s->devices[i].type);
+    free (s->devices[i].uuid);
+    free (s->devices[i].parents);
+    free (s->devices[i].error);
+  }
+  free (s->devices);
+  s->devices = NULL;
+  s->n_devices = 0;
   strv_clear (&s->warnings);
+  strv_clear (&s->errors);
 }
