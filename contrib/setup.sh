@@ -26,12 +26,13 @@ packages=(
   # build
   build-essential autoconf automake libtool pkg-config
   libfuse3-dev libblkid-dev libmount-dev libnbd-dev libcryptsetup-dev
-  libudev-dev libjson-c-dev libssl-dev libcmocka-dev
+  libudev-dev libjson-c-dev libssl-dev libcmocka-dev libxml2-dev librpm-dev
   # run time
   fuse3 qemu-utils util-linux kmod
   # tests and fixtures
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk squashfs-tools
   debootstrap wget ca-certificates jq python3 attr procps psmisc
+  libxml2-utils rpm
 )
 
 say () { printf 'setup: %s\n' "$*" >&2; }

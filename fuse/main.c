@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "export.h"
 #include "inspect/inspect.h"
+#include "keys.h"
 #include "mount/mount.h"
 #include "options.h"
 #include "stack/stack.h"
@@ -67,23 +68,18 @@ struct ctx {
   char **pl_paths;
   struct strv view_warnings;
   struct view *view;
+  struct key_store keys;
 };
 
+/* Publish b through the block export (once) and return the fd of its file. */
 static int
-get_fd (void *opaque, struct bdev *b, int *ret_fd, uint64_t *ret_offset)
+export_fd (struct ctx *c, struct bdev *b, int *ret_fd)
 {
-  struct ctx *c = opaque;
   char *msg = NULL;
 
-  if (b->direct_fd >= 0) {
-    *ret_fd = b->direct_fd;
-    *ret_offset = b->direct_offset;
-    return 0;
-  }
   for (size_t i = 0; i < c->n_exported; i++)
     if (c->exported[i].b == b) {
       *ret_fd = c->exported[i].fd;
-      *ret_offset = 0;
       return 0;
     }
   if (!c->export) {
@@ -106,8 +102,48 @@ get_fd (void *opaque, struct bdev *b, int *ret_fd, uint64_t *ret_offset)
                                 sizeof *c->exported);
   c->exported[c->n_exported++] = (struct exported) { bdev_ref (b), fd };
   *ret_fd = fd;
-  *ret_offset = 0;
   return 0;
+}
+
+/* stack_ops.get_fd: host files directly, everything else exported. */
+static int
+get_fd (void *opaque, struct bdev *b, int *ret_fd, uint64_t *ret_offset)
+{
+  struct ctx *c = opaque;
+
+  if (b->direct_fd >= 0) {
+    *ret_fd = b->direct_fd;
+    *ret_offset = b->direct_offset;
+    return 0;
+  }
+  *ret_offset = 0;
+  return export_fd (c, b, ret_fd);
+}
+
+/* stack_ops.get_path: a path that reads b from its first byte. */
+static int
+get_path (void *opaque, struct bdev *b, char **ret_path)
+{
+  struct ctx *c = opaque;
+  int fd;
+
+  if (b->direct_fd >= 0 && b->direct_offset == 0)
+    fd = b->direct_fd;
+  else {
+    int r = export_fd (c, b, &fd);
+    if (r < 0)
+      return r;
+  }
+  *ret_path = xasprintf ("/proc/self/fd/%d", fd);
+  return 0;
+}
+
+/* stack_ops.get_keys. */
+static int
+get_keys (void *opaque, const char *device, const char *uuid, char ***ret)
+{
+  struct ctx *c = opaque;
+  return keys_candidates (&c->keys, device, uuid, ret);
 }
 
 /* Give candidate i a loop device (once). */
@@ -166,10 +202,7 @@ static void
 fill_devices (struct ctx *c)
 {
   struct inspection *insp = &c->insp;
-  size_t n = c->n_disks;
-  for (size_t i = 0; i < c->stack.n_fs; i++)
-    if (c->stack.fs[i].partnum > 0)
-      n++;
+  size_t n = c->n_disks + c->stack.n_devices;
   insp->devices = xcalloc (n, sizeof *insp->devices);
   for (size_t i = 0; i < c->n_disks; i++) {
     struct inspect_device *d = &insp->devices[insp->n_devices++];
@@ -180,17 +213,15 @@ fill_devices (struct ctx *c)
     d->source = xstrdup (c->o->images[i].path);
     d->opened = true;
   }
-  for (size_t i = 0; i < c->stack.n_fs; i++) {
-    const struct fsinfo *f = &c->stack.fs[i];
-    if (f->partnum == 0)
-      continue;
+  for (size_t i = 0; i < c->stack.n_devices; i++) {
+    const struct stack_device *sd = &c->stack.devices[i];
     struct inspect_device *d = &insp->devices[insp->n_devices++];
-    d->name = xstrdup (f->device);
-    d->type = xstrdup ("partition");
-    d->size = f->size;
-    d->uuid = xstrdup (f->partuuid);
-    d->parent = xstrdup (c->disks[f->disk_index]->name);
-    d->opened = true;
+    d->name = xstrdup (sd->name);
+    d->type = xstrdup (sd->type);
+    d->size = sd->size;
+    d->uuid = sd->uuid ? sanitize_string (sd->uuid, 256) : NULL;
+    d->parent = sd->parents ? sanitize_string (sd->parents, 4096) : NULL;
+    d->opened = sd->opened;
   }
 }
 
@@ -217,10 +248,35 @@ attach_and_discover (struct ctx *c, char **ret_msg)
                (unsigned long long) c->disks[i]->size);
   }
 
-  r = stack_discover (c->disks, c->n_disks, get_fd, c, &c->stack);
+  /* Keys for LUKS: --key selectors, then --keys-from-stdin, then a
+   * prompt on /dev/tty when neither was given. */
+  for (size_t i = 0; i < o->keys.n; i++) {
+    struct key_spec ks;
+    r = keys_parse_selector (o->keys.v[i], &ks, ret_msg);
+    if (r < 0)
+      return r;
+    keys_add (&c->keys, &ks);
+  }
+  if (o->keys_from_stdin) {
+    r = keys_read_stdin (&c->keys, stdin);
+    if (r < 0)
+      return set_errmsg (ret_msg, r, "--keys-from-stdin: %s", strerror (-r));
+  }
+  c->keys.echo = o->echo_keys;
+  c->keys.interactive = !o->keys_from_stdin && o->keys.n == 0;
+
+  struct stack_ops ops = {
+    .get_fd = get_fd,
+    .get_path = get_path,
+    .get_keys = get_keys,
+    .free_keys = keys_free_candidates,
+    .key_len = keys_candidate_len,
+    .opaque = c,
+    .readonly = o->readonly,
+  };
+  r = stack_discover_layers (c->disks, c->n_disks, &ops, &c->stack, ret_msg);
   if (r < 0)
-    return set_errmsg (ret_msg, r, "cannot read the attached disks: %s",
-                       strerror (-r));
+    return r;
   for (size_t i = 0; i < c->stack.warnings.n; i++)
     strv_push (&c->insp.warnings, xstrdup (c->stack.warnings.v[i]));
 
@@ -578,9 +634,9 @@ check_mountpoint (const char *mp, char **ret_abs, char **ret_msg)
   return 0;
 }
 
-/* Everything from attaching to serving.  On failure *ret_msg says why. */
+/* Attach, discover, mount privately and inspect. */
 static int
-run (struct ctx *c, char **ret_msg)
+prepare (struct ctx *c, char **ret_msg)
 {
   struct options *o = c->o;
   int r;
@@ -595,6 +651,10 @@ run (struct ctx *c, char **ret_msg)
   for (size_t i = 0; i < c->insp.n_fs; i++)
     any |= c->insp.fs[i].rootfd >= 0;
   if (!any && o->mode != VIEW_MOUNTS) {
+    if (c->stack.errors.n > 0)
+      return set_errmsg (ret_msg, -ENOENT,
+                         "no filesystems found on the attached disks (%s)",
+                         c->stack.errors.v[0]);
     if (c->insp.warnings.n > 0)
       return set_errmsg (ret_msg, -ENOENT,
                          "no filesystems found on the attached disks (%s)",
@@ -605,6 +665,22 @@ run (struct ctx *c, char **ret_msg)
 
   inspect_all (c);
   resolve_mountpoints (c);
+  /* Package databases are read from the filesystem mounted where they
+   * are (a separate /var or /usr), now that mountpoints are known. */
+  inspect_applications_all (&c->insp);
+  return 0;
+}
+
+/* Everything from attaching to serving.  On failure *ret_msg says why. */
+static int
+run (struct ctx *c, char **ret_msg)
+{
+  struct options *o = c->o;
+  int r;
+
+  r = prepare (c, ret_msg);
+  if (r < 0)
+    return r;
 
   enum view_mode mode = o->mode;
   if (mode == VIEW_AUTO) {
@@ -647,6 +723,10 @@ run (struct ctx *c, char **ret_msg)
 
   switch (mode) {
   case VIEW_INSPECT:
+    if (c->insp.n_os == 0 && c->stack.errors.n > 0)
+      return set_errmsg (ret_msg, -ENOENT,
+                         "no operating system found in the guest (%s)",
+                         c->stack.errors.v[0]);
     if (c->insp.n_os == 0)
       return set_errmsg (ret_msg, -ENOENT,
                          "no operating system found in the guest (use -m or --all)");
@@ -736,6 +816,40 @@ teardown (struct ctx *c)
     bdev_unref (c->disks[i]);
   free (c->disks);
   free (c->mountpoint);
+  key_store_clear (&c->keys);
+}
+
+/* --inspect-only: print the inspection and tear everything down; no FUSE
+ * view, no daemon. */
+static int
+inspect_only (struct ctx *c)
+{
+  struct options *o = c->o;
+  _cleanup_free_ char *msg = NULL, *out = NULL;
+  int r;
+
+  if (access ("/dev/loop-control", R_OK | W_OK) < 0) {
+    log_error ("no loop device available: /dev/loop-control: %s",
+               strerror (errno));
+    options_clear (o);
+    return EXIT_FAILURE;
+  }
+  r = prepare (c, &msg);
+  if (r >= 0) {
+    out = o->output_xml ? inspect_render_xml (&c->insp)
+                        : inspect_render_json (&c->insp);
+    if (!out)
+      r = set_errmsg (&msg, -ENOMEM, "cannot render the inspection");
+  }
+  teardown (c);
+  if (r < 0) {
+    log_error ("%s", msg ? msg : strerror (-r));
+    options_clear (o);
+    return EXIT_FAILURE;
+  }
+  fputs (out, stdout);
+  options_clear (o);
+  return fflush (stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static int
@@ -767,6 +881,18 @@ main (int argc, char *argv[])
     fprintf (stderr, "Try 'nguestmount --help' for more information.\n");
     return EXIT_FAILURE;
   }
+  /* Passphrases given with --key must not stay visible in
+   * /proc/PID/cmdline (our copies are in o.keys). */
+  keys_scrub_argv (argc, argv);
+  for (size_t i = 0; i < o.keys.n; i++) {
+    struct key_spec ks;
+    if (keys_parse_selector (o.keys.v[i], &ks, &msg) < 0) {
+      log_error ("--key: %s", msg);
+      options_clear (&o);
+      return EXIT_FAILURE;
+    }
+    key_spec_clear (&ks);
+  }
   if (o.help) {
     fputs (options_usage (), stdout);
     options_clear (&o);
@@ -788,6 +914,8 @@ main (int argc, char *argv[])
                "private mounts)");
     goto fail_early;
   }
+  if (o.inspect_only)
+    return inspect_only (&c);
   if (check_mountpoint (o.mountpoint, &c.mountpoint, &msg) < 0) {
     log_error ("%s", msg);
     goto fail_early;

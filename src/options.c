@@ -19,6 +19,12 @@ enum {
   OPT_NO_FORK,
   OPT_PID_FILE,
   OPT_FD,
+  OPT_KEY,
+  OPT_KEYS_FROM_STDIN,
+  OPT_ECHO_KEYS,
+  OPT_INSPECT_ONLY,
+  OPT_JSON,
+  OPT_XML,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +41,12 @@ static const struct option long_options[] = {
   { "pid-file", required_argument, NULL, OPT_PID_FILE },
   { "fd", required_argument, NULL, OPT_FD },
   { "option", required_argument, NULL, 'o' },
+  { "key", required_argument, NULL, OPT_KEY },
+  { "keys-from-stdin", no_argument, NULL, OPT_KEYS_FROM_STDIN },
+  { "echo-keys", no_argument, NULL, OPT_ECHO_KEYS },
+  { "inspect-only", no_argument, NULL, OPT_INSPECT_ONLY },
+  { "json", no_argument, NULL, OPT_JSON },
+  { "xml", no_argument, NULL, OPT_XML },
   { "verbose", no_argument, NULL, 'v' },
   { "trace", no_argument, NULL, 'x' },
   { "version", no_argument, NULL, 'V' },
@@ -52,6 +64,7 @@ options_usage (void)
   return "Usage:\n"
          "  nguestmount [OPTIONS] -a IMAGE [-a IMAGE ...] MOUNTPOINT\n"
          "  nguestmount [OPTIONS] IMAGE... MOUNTPOINT\n"
+         "  nguestmount --inspect-only [--json|--xml] [OPTIONS] -a IMAGE ...\n"
          "\n"
          "Mount the filesystems of a virtual machine disk image on MOUNTPOINT,\n"
          "read-only, with OS information under MOUNTPOINT/.inspect.\n"
@@ -70,6 +83,13 @@ options_usage (void)
          "  -r, --ro               read-only (the default and only mode for now)\n"
          "  -w, --rw               read-write (not supported yet)\n"
          "      --allow-backing    allow backing files outside the image's directory\n"
+         "      --key SELECTOR     a LUKS key: ID:key:PASSPHRASE or ID:file:FILE, where\n"
+         "                         ID is a device (/dev/sda2), a LUKS UUID or 'all'\n"
+         "      --keys-from-stdin  read LUKS keys from standard input, one per line\n"
+         "      --echo-keys        show the passphrase typed at the prompt\n"
+         "      --inspect-only     print the inspection (JSON, or virt-inspector\n"
+         "                         XML with --xml) and exit without mounting\n"
+         "      --json, --xml      output format of --inspect-only\n"
          "      --no-fork          stay in the foreground\n"
          "      --pid-file FILE    write the daemon's pid to FILE (removed last)\n"
          "      --fd=N             write one byte to file descriptor N when ready\n"
@@ -247,6 +267,24 @@ options_parse (int argc, char *const *argv, struct options *ret, char **ret_msg)
       }
       strv_push (&o.fuse_opts, xstrdup (optarg));
       break;
+    case OPT_KEY:
+      strv_push (&o.keys, xstrdup (optarg));
+      break;
+    case OPT_KEYS_FROM_STDIN:
+      o.keys_from_stdin = true;
+      break;
+    case OPT_ECHO_KEYS:
+      o.echo_keys = true;
+      break;
+    case OPT_INSPECT_ONLY:
+      o.inspect_only = true;
+      break;
+    case OPT_JSON:
+      o.output_xml = false;
+      break;
+    case OPT_XML:
+      o.output_xml = true;
+      break;
     case 'v':
       o.verbose = true;
       break;
@@ -276,8 +314,14 @@ options_parse (int argc, char *const *argv, struct options *ret, char **ret_msg)
     goto done;
 
   /* The last positional argument is the mountpoint; those before it are
-   * images (appended after the -a ones, in order). */
-  if (n_pos > 0) {
+   * images (appended after the -a ones, in order).  --inspect-only has no
+   * mountpoint: every positional argument is an image. */
+  if (o.inspect_only) {
+    for (size_t i = 0; i < n_pos; i++)
+      if ((r = add_image (&o, pos[i].path, pos[i].format, ret_msg)) < 0)
+        goto fail;
+  }
+  else if (n_pos > 0) {
     o.mountpoint = TAKE_PTR (pos[n_pos - 1].path);
     for (size_t i = 0; i + 1 < n_pos; i++)
       if ((r = add_image (&o, pos[i].path, pos[i].format, ret_msg)) < 0)
@@ -302,7 +346,14 @@ options_parse (int argc, char *const *argv, struct options *ret, char **ret_msg)
     r = set_errmsg (ret_msg, -EINVAL, "no disk image given (use -a IMAGE)");
     goto fail;
   }
-  if (!o.mountpoint) {
+  if (o.inspect_only && (o.n_mounts > 0 || want_all || o.no_fork
+                         || o.pid_file || o.ready_fd >= 0 || o.fuse_opts.n)) {
+    r = set_errmsg (ret_msg, -EINVAL,
+                    "--inspect-only mounts nothing: -m, --all, --no-fork, "
+                    "--pid-file, --fd and -o do not apply");
+    goto fail;
+  }
+  if (!o.mountpoint && !o.inspect_only) {
     r = set_errmsg (ret_msg, -EINVAL, "no mountpoint given");
     goto fail;
   }
@@ -341,6 +392,9 @@ options_clear (struct options *o)
   free (o->root);
   free (o->pid_file);
   strv_clear (&o->fuse_opts);
+  for (size_t i = 0; i < o->keys.n; i++)
+    explicit_bzero (o->keys.v[i], strlen (o->keys.v[i]));
+  strv_clear (&o->keys);
   memset (o, 0, sizeof *o);
   o->ready_fd = -1;
 }

@@ -44,6 +44,11 @@ struct options {
   bool trace;            /* -x */
   bool help;
   bool version;
+  struct strv keys;      /* --key SELECTOR, as given (secret: never log) */
+  bool keys_from_stdin;  /* --keys-from-stdin */
+  bool echo_keys;        /* --echo-keys */
+  bool inspect_only;     /* --inspect-only: print, do not mount */
+  bool output_xml;       /* --xml (else --json, the default) */
 };
 
 /* Parse argv.  On error returns -EINVAL and *ret_msg says what is wrong

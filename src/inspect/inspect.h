@@ -57,6 +57,32 @@ struct inspect_mountpoint {
   char *device;        /* "/dev/sda1" */
 };
 
+/* An installed application, the fields of libguestfs's struct
+ * guestfs_application2 (app2_ prefix dropped; app2_trans_path, never
+ * filled by libguestfs either, is left out).  Strings are NULL when empty;
+ * they are valid UTF-8 without control characters, except that summary and
+ * description may hold newlines. */
+struct inspect_app {
+  char *name;            /* never NULL */
+  char *display_name;    /* Windows */
+  int epoch;             /* 0 when none */
+  char *version;
+  char *release;
+  char *arch;
+  char *install_path;    /* Windows */
+  char *publisher;       /* Windows */
+  char *url;
+  char *source_package;
+  char *summary;
+  char *description;
+};
+
+/* A Windows drive letter and the device behind it. */
+struct inspect_drive_mapping {
+  char *name;            /* "C" */
+  char *device;          /* "/dev/sda2" */
+};
+
 struct inspect_os {
   char *root_device;   /* "/dev/sda2" */
   char *root_id;       /* "sda2" (see inspect_root_id) */
@@ -76,6 +102,14 @@ struct inspect_os {
   size_t n_fstab;
   struct inspect_mountpoint *mountpoints;   /* sorted by mountpoint */
   size_t n_mountpoints;
+  /* Windows only (NULL / 0 otherwise). */
+  char *windows_systemroot;                  /* "/Windows" */
+  char *windows_current_control_set;         /* "ControlSet001" */
+  struct inspect_drive_mapping *drive_mappings;
+  size_t n_drive_mappings;
+  /* Installed applications, sorted by name (inspect_applications). */
+  struct inspect_app *apps;
+  size_t n_apps;
 };
 
 struct inspection {
@@ -119,6 +153,23 @@ char *inspect_root_id (const char *device);
 struct vnode *inspect_render_tree (const struct inspection *insp, int shown);
 /* inspect.json as a string (json-c, pretty-printed, trailing newline). */
 char *inspect_render_json (const struct inspection *insp);
+
+/* List the applications installed in the OS whose root directory is rootfd
+ * (dpkg, rpm through librpm, apk, pacman; chosen by os->package_format) into
+ * os->apps, sorted by name.  Everything is read from rootfd only.  Unusable
+ * or oversize package databases and anything skipped become warnings
+ * (prefixed with the root device); returns 0, or -errno on host failure. */
+int inspect_applications (int rootfd, struct inspect_os *os,
+                          struct strv *warnings);
+/* The same for every OS of insp, once os->mountpoints are resolved: each
+ * database path is read from the filesystem mounted there in the guest
+ * (a separate /var or /usr is followed).  Returns 0 or -errno. */
+int inspect_applications_all (struct inspection *insp);
+void inspect_apps_free (struct inspect_app *apps, size_t n);
+
+/* virt-inspector XML (libxml2 xmlTextWriter, indented, trailing newline);
+ * valid against virt-inspector.rng. */
+char *inspect_render_xml (const struct inspection *insp);
 
 void inspect_os_clear (struct inspect_os *os);
 void inspection_clear (struct inspection *insp);

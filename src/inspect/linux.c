@@ -502,5 +502,7 @@ inspect_root (int rootfd, const char *device, struct inspect_os *ret_os,
       = xstrdup (parse_package_management (os->distro, os->major_version));
   os->osinfo = parse_osinfo (os->type, os->distro, os->major_version,
                              os->minor_version, os->product_name);
+  /* Applications are read later by inspect_applications_all, once the
+   * guest's fstab tells where /var and /usr are. */
   return 1;
 }

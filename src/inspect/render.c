@@ -83,6 +83,34 @@ add_value_file (struct vnode *dir, const char *name, const char *value)
   add_buf_file (dir, name, &b);
 }
 
+/* A TSV field: backslash, tab, newline and carriage return escaped as
+ * \\ \t \n \r (so a multi-line description stays on one line), other
+ * control characters and invalid UTF-8 replaced. */
+static void
+buf_add_tsv (struct buf *b, const char *s)
+{
+  if (!s)
+    return;
+  _cleanup_free_ char *clean = NULL;
+  size_t n = strnlen (s, 64 * 1024);
+  char *esc = xcalloc (2 * n + 1, 1);
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    const char *rep = c == '\\' ? "\\\\" : c == '\t' ? "\\t"
+                      : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+    if (rep) {
+      memcpy (esc + o, rep, 2);
+      o += 2;
+    }
+    else
+      esc[o++] = c;
+  }
+  clean = sanitize_string (esc, o);
+  free (esc);
+  buf_add (b, clean);
+}
+
 static void
 add_int_file (struct vnode *dir, const char *name, int value)
 {
@@ -113,6 +141,8 @@ sorted_mountpoints (const struct inspect_os *os)
   qsort (v, os->n_mountpoints, sizeof *v, compare_mountpoints);
   return v;
 }
+
+static char *inspect_render_apps_json (const struct inspect_os *os);
 
 /* The directory name of an OS: its root id, made safe for a file name. */
 static char *
@@ -153,6 +183,42 @@ render_os_dir (struct vnode *roots, const struct inspect_os *os,
     buf_add (&b, "\n");
   }
   add_buf_file (d, "mountpoints", &b);
+
+  if (os->windows_systemroot)
+    add_value_file (d, "windows_systemroot", os->windows_systemroot);
+  if (os->windows_current_control_set)
+    add_value_file (d, "windows_current_control_set",
+                    os->windows_current_control_set);
+  if (os->n_drive_mappings > 0 || (os->type && strcmp (os->type, "windows") == 0)) {
+    for (size_t i = 0; i < os->n_drive_mappings; i++) {
+      buf_add_field (&b, os->drive_mappings[i].name);
+      buf_add (&b, "\t");
+      buf_add_field (&b, os->drive_mappings[i].device);
+      buf_add (&b, "\n");
+    }
+    add_buf_file (d, "drive_mappings", &b);
+  }
+
+  /* applications: TSV with a header line; epoch is a number (0: none). */
+  buf_add (&b, "name\tepoch\tversion\trelease\tarch\turl\tsource_package"
+               "\tsummary\tdescription\n");
+  for (size_t i = 0; i < os->n_apps; i++) {
+    const struct inspect_app *a = &os->apps[i];
+    const char *cols[] = { a->version, a->release, a->arch, a->url,
+                           a->source_package, a->summary, a->description };
+    buf_add_tsv (&b, a->name);
+    buf_add (&b, "\t");
+    buf_add_u64 (&b, a->epoch > 0 ? (uint64_t) a->epoch : 0);
+    for (size_t k = 0; k < ARRAY_SIZE (cols); k++) {
+      buf_add (&b, "\t");
+      buf_add_tsv (&b, cols[k]);
+    }
+    buf_add (&b, "\n");
+  }
+  add_buf_file (d, "applications", &b);
+
+  _cleanup_free_ char *apps_json = inspect_render_apps_json (os);
+  vtree_add_file (d, "applications.json", apps_json, strlen (apps_json));
 }
 
 struct vnode *
@@ -164,6 +230,9 @@ inspect_render_tree (const struct inspection *insp, int shown)
 
   _cleanup_free_ char *json = inspect_render_json (insp);
   vtree_add_file (root, "inspect.json", json, strlen (json));
+  _cleanup_free_ char *xml = inspect_render_xml (insp);
+  if (xml)
+    vtree_add_file (root, "inspect.xml", xml, strlen (xml));
 
   for (size_t i = 0; i < insp->n_os; i++) {
     _cleanup_free_ char *name = os_dir_name (&insp->os[i]);
@@ -227,6 +296,36 @@ jstr (const char *s)
   return json_object_new_string (clean);
 }
 
+/* Like jstr, keeping newlines (each line sanitized). */
+static struct json_object *
+jstr_multiline (const char *s)
+{
+  if (!s)
+    return NULL;
+  size_t n = strnlen (s, 64 * 1024);
+  _cleanup_free_ char *copy = strndup (s, n);
+  if (!copy)
+    abort ();
+  char *out = xcalloc (n + 1, 1);
+  size_t o = 0;
+  for (char *line = copy; line;) {
+    char *nl = strchr (line, '\n');
+    if (nl)
+      *nl = '\0';
+    _cleanup_free_ char *clean = sanitize_string (line, n);
+    size_t cl = strlen (clean);
+    memcpy (out + o, clean, cl);
+    o += cl;
+    if (nl)
+      out[o++] = '\n';
+    line = nl ? nl + 1 : NULL;
+  }
+  out[o] = '\0';
+  struct json_object *j = json_object_new_string (out);
+  free (out);
+  return j;
+}
+
 static void
 jadd (struct json_object *o, const char *key, struct json_object *v)
 {
@@ -262,6 +361,48 @@ render_os_json (const struct inspect_os *os)
   }
   jadd (o, "mountpoints", mps);
   return o;
+}
+
+/* applications.json: an array of objects with the fields of libguestfs's
+ * application2 struct without the app2_ prefix ("" when empty, epoch a
+ * number). */
+static char *
+inspect_render_apps_json (const struct inspect_os *os)
+{
+  struct json_object *arr = json_object_new_array ();
+  for (size_t i = 0; i < os->n_apps; i++) {
+    const struct inspect_app *a = &os->apps[i];
+    struct json_object *o = json_object_new_object ();
+    const struct {
+      const char *key;
+      const char *value;
+    } f[] = {
+      { "name", a->name },
+      { "display_name", a->display_name },
+      { "epoch", NULL },
+      { "version", a->version },
+      { "release", a->release },
+      { "arch", a->arch },
+      { "install_path", a->install_path },
+      { "publisher", a->publisher },
+      { "url", a->url },
+      { "source_package", a->source_package },
+      { "summary", a->summary },
+      { "description", a->description },
+    };
+    for (size_t k = 0; k < ARRAY_SIZE (f); k++) {
+      if (strcmp (f[k].key, "epoch") == 0)
+        jadd (o, "epoch", json_object_new_int (a->epoch));
+      else
+        jadd (o, f[k].key, jstr_multiline (f[k].value ? f[k].value : ""));
+    }
+    json_object_array_add (arr, o);
+  }
+  const char *s = json_object_to_json_string_ext (
+      arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *r = xasprintf ("%s\n", s ? s : "[]");
+  json_object_put (arr);
+  return r;
 }
 
 char *
@@ -342,6 +483,14 @@ inspect_os_clear (struct inspect_os *os)
     free (os->mountpoints[i].device);
   }
   free (os->mountpoints);
+  free (os->windows_systemroot);
+  free (os->windows_current_control_set);
+  for (size_t i = 0; i < os->n_drive_mappings; i++) {
+    free (os->drive_mappings[i].name);
+    free (os->drive_mappings[i].device);
+  }
+  free (os->drive_mappings);
+  inspect_apps_free (os->apps, os->n_apps);
   memset (os, 0, sizeof *os);
 }
 

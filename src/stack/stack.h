@@ -71,6 +71,7 @@ struct stack_ops {
   int (*get_keys) (void *opaque, const char *device, const char *uuid,
                    char ***ret_keys);
   void (*free_keys) (char **keys);
+  size_t (*key_len) (const char *key);   /* NULL: strlen */
   void *opaque;
   bool readonly;
 };

@@ -301,7 +301,10 @@ test_render_tree (void **state)
   assert_string_equal (
       file_data (root, "roots/sda2/mountpoints"),
       "/\t/dev/sda2\n/boot\t/dev/sda1\n/boot/efi\t/dev/sdb1\n");
-  assert_null (vtree_lookup (root, "roots/sda2/applications"));
+  /* No package database read: the applications list is the header alone. */
+  assert_string_equal (file_data (root, "roots/sda2/applications"),
+                       "name\tepoch\tversion\trelease\tarch\turl\tsource_package\t"
+                       "summary\tdescription\n");
   assert_null (vtree_lookup (root, "roots/sda2/windows_systemroot"));
   assert_string_equal (file_data (root, "filesystems"),
                        "/dev/sda1\text4\t1234\tboot\t536870912\n"

@@ -250,6 +250,53 @@ test_help_version (void **state)
 }
 
 static void
+test_keys (void **state)
+{
+  struct options o;
+  char *msg;
+  assert_int_equal (parse (&o, &msg, "--key", "/dev/sda2:key:a:b c",
+                           "--key=all:file:/k", "--keys-from-stdin",
+                           "--echo-keys", "-a", "d", "/m", NULL),
+                    0);
+  assert_int_equal (o.keys.n, 2);
+  assert_string_equal (o.keys.v[0], "/dev/sda2:key:a:b c");
+  assert_string_equal (o.keys.v[1], "all:file:/k");
+  assert_true (o.keys_from_stdin);
+  assert_true (o.echo_keys);
+  options_clear (&o);
+  assert_int_equal (o.keys.n, 0);
+}
+
+static void
+test_inspect_only (void **state)
+{
+  struct options o;
+  char *msg;
+  /* No mountpoint: every positional argument is an image. */
+  assert_int_equal (parse (&o, &msg, "--inspect-only", "--xml", "a.qcow2",
+                           "b.img", NULL),
+                    0);
+  assert_true (o.inspect_only);
+  assert_true (o.output_xml);
+  assert_int_equal (o.n_images, 2);
+  assert_null (o.mountpoint);
+  options_clear (&o);
+  assert_int_equal (parse (&o, &msg, "--inspect-only", "--xml", "--json", "-a",
+                           "a", NULL),
+                    0);
+  assert_false (o.output_xml);
+  options_clear (&o);
+  assert_int_equal (parse (&o, &msg, "--inspect-only", "--all", "-a", "a",
+                           NULL),
+                    -EINVAL);
+  assert_non_null (strstr (msg, "--inspect-only mounts nothing"));
+  free (msg);
+  assert_int_equal (parse (&o, &msg, "--inspect-only", NULL), -EINVAL);
+  assert_string_equal (msg, "no disk image given (use -a IMAGE)");
+  free (msg);
+}
+
+static void
 test_hostile_args (void **state)
 {
   struct options o;
@@ -281,6 +328,8 @@ main (void)
     cmocka_unit_test (test_rw_refused),
     cmocka_unit_test (test_misc_flags),
     cmocka_unit_test (test_help_version),
+    cmocka_unit_test (test_keys),
+    cmocka_unit_test (test_inspect_only),
     cmocka_unit_test (test_hostile_args),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
