@@ -26,7 +26,7 @@ packages=(
   # build
   build-essential autoconf automake libtool pkg-config
   libfuse3-dev libblkid-dev libmount-dev libnbd-dev libcryptsetup-dev
-  libudev-dev libjson-c-dev libssl-dev libcmocka-dev libxml2-dev librpm-dev
+  libudev-dev libjson-c-dev libssl-dev libcmocka-dev libxml2-dev librpm-dev zlib1g-dev
   # run time
   fuse3 qemu-utils util-linux kmod
   # tests and fixtures

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "block/bdev.h"
 #include "common/cleanup.h"
@@ -43,17 +44,21 @@
 
 /* ---- checksums and binary structures ---- */
 
+/* LVM's checksum is the reflected CRC-32 (polynomial 0xedb88320) with its
+ * own seed and no final inversion; zlib's crc32 inverts on the way in and
+ * out, so invert around it.  zlib takes lengths as uInt: feed in chunks. */
 uint32_t
 lvm_crc (uint32_t initial, const void *buf, size_t len)
 {
   const unsigned char *p = buf;
-  uint32_t crc = initial;
-  for (size_t i = 0; i < len; i++) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; k++)
-      crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  uLong crc = ~initial & 0xffffffffu;
+  while (len > 0) {
+    uInt n = len > (1u << 30) ? (1u << 30) : (uInt) len;
+    crc = crc32 (crc, p, n);
+    p += n;
+    len -= n;
   }
-  return crc;
+  return ~(uint32_t) crc;
 }
 
 static uint32_t
