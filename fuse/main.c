@@ -403,6 +403,19 @@ normalise_mountpoint (const char *mp)
   return out;
 }
 
+/* inspect_resolve_spec, also knowing the other names a layer has
+ * ("/dev/md/NAME" for "/dev/md127"). */
+static int
+resolve_spec (struct ctx *c, const char *spec)
+{
+  for (size_t i = 0; i < c->stack.n_devices; i++) {
+    const struct stack_device *d = &c->stack.devices[i];
+    if (d->alias && strcmp (d->alias, spec) == 0)
+      return inspect_resolve_spec (d->name, c->insp.fs, c->insp.n_fs);
+  }
+  return inspect_resolve_spec (spec, c->insp.fs, c->insp.n_fs);
+}
+
 /* Resolve each OS's fstab to devices (for /.inspect), for all OSes. */
 static void
 resolve_mountpoints (struct ctx *c)
@@ -421,7 +434,7 @@ resolve_mountpoints (struct ctx *c)
       _cleanup_free_ char *mp = normalise_mountpoint (e->mountpoint);
       if (!mp || strcmp (mp, "/") == 0)
         continue;
-      int idx = inspect_resolve_spec (e->spec, insp->fs, insp->n_fs);
+      int idx = resolve_spec (c, e->spec);
       if (idx < 0)
         continue;
       bool dup = false;
@@ -479,7 +492,7 @@ place_inspect (struct ctx *c, size_t k)
     }
     if (strv_contains (&placed, mp))
       continue;
-    int idx = inspect_resolve_spec (e->spec, insp->fs, insp->n_fs);
+    int idx = resolve_spec (c, e->spec);
     if (idx < 0) {
       strv_pushf (&insp->warnings,
                   "fstab: no device found for %s (%s); not mounted", mp,
@@ -524,7 +537,7 @@ place_mounts (struct ctx *c, char **ret_msg)
 
   for (size_t j = 0; j < c->o->n_mounts; j++) {
     const struct mount_arg *m = &c->o->mounts[j];
-    int idx = inspect_resolve_spec (m->device, insp->fs, insp->n_fs);
+    int idx = resolve_spec (c, m->device);
     if (idx < 0) {
       struct strv names = { 0 };
       for (size_t i = 0; i < insp->n_fs; i++)

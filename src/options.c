@@ -93,7 +93,7 @@ options_usage (void)
          "      --no-fork          stay in the foreground\n"
          "      --pid-file FILE    write the daemon's pid to FILE (removed last)\n"
          "      --fd=N             write one byte to file descriptor N when ready\n"
-         "  -o OPT                 FUSE mount option (allow_other, ...); repeatable\n"
+         "  -o, --option OPT       FUSE mount option (allow_other, ...); repeatable\n"
          "  -v, --verbose          debug messages (see NGUESTMOUNT_DEBUG)\n"
          "  -x, --trace            trace every FUSE operation\n"
          "  -V, --version          print the version and exit\n"

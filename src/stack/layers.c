@@ -99,7 +99,9 @@ do_md (struct discover *d, unsigned *next_minor)
       continue;
     }
     log_debug (LOG_CAT_STACK, "%s: md array %s from %s", name, uuid, parents);
-    stack_add_device (st, name, "md", array->size, uuid, parents);
+    struct stack_device *dv
+      = stack_add_device (st, name, "md", array->size, uuid, parents);
+    dv->alias = TAKE_PTR (alias);
     r = stack_probe_device (d, array, st->fs[i].disk_index);
     bdev_unref (array);
     if (r < 0)

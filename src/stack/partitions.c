@@ -511,6 +511,7 @@ stack_clear (struct stack *s)
     free (s->devices[i].uuid);
     free (s->devices[i].parents);
     free (s->devices[i].error);
+    free (s->devices[i].alias);
   }
   free (s->devices);
   s->devices = NULL;

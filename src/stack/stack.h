@@ -39,6 +39,7 @@ struct stack_device {
   uint64_t size;
   char *uuid;           /* partition UUID, array/container/LV UUID, or NULL */
   char *parents;        /* what it sits on, space-separated */
+  char *alias;          /* another name the guest may use ("/dev/md/NAME") */
   bool opened;          /* false: found but could not be opened */
   char *error;          /* why not, or NULL */
 };
