@@ -106,6 +106,12 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ ! -e "$pidfile" ] || die "the pid file is still there 10 s after the unmount"
-! kill -0 "$pid" 2>/dev/null || die "daemon $pid is still running after its pid file was removed"
+# The pid file goes once everything is released; the process exits right
+# after it.
+for _ in $(seq 50); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+! kill -0 "$pid" 2>/dev/null || die "daemon $pid is still running 5 s after its pid file was removed"
 ! mountpoint -q "$mp" || die "$mp is still a mount point"
 echo "unmounted; daemon $pid has exited and removed its pid file"
