@@ -13,7 +13,10 @@
 #   cold walk       find -printf '%s %y' over the whole tree, caches dropped
 #   warm walk       the same again
 #   peak RSS        VmHWM of the nguestmount daemon (and with its children)
-# with the ratio to the kernel baseline.
+# with the ratio to the kernel baseline.  Then a LUKS+LVM pair: cold
+# sequential read of a 256 MiB file through LUKS2 (aes-xts) on an LVM
+# linear LV, as a ratio to the same file on a plain partition, both read
+# through one nguestmount mount in the same runs.
 #
 # The image (1 GiB raw, GPT, one ext4 partition holding random.bin and a
 # Debian tree from tests/fixtures/debootstrap.sh, or a generated tree of
@@ -382,6 +385,110 @@ for run in $(seq "$REPEAT"); do
 done
 
 # ---------------------------------------------------------------------------
+# LUKS+LVM: the same 256 MiB of random data read through nguestmount from a
+# plain ext4 partition (sda1) and from an ext4 inside a LUKS2 container
+# (aes-xts-plain64, decrypted in userspace) on an LVM linear LV (sda2 is
+# the PV), both from one --all mount of one raw image, in the same run.
+# The image comes from tests/fixtures/make-stack-guest.sh (kind "bench")
+# and is cached in BENCH_DIR, rebuilt when that script changes.
+
+stack_mib=256
+stack_img=$BENCH_DIR/stack-luks-lvm.raw
+stack_stamp=$BENCH_DIR/stack-luks-lvm.stamp
+stack_script=$top_srcdir/tests/fixtures/make-stack-guest.sh
+stack_failed=
+stack_skipped=
+
+stack_key ()
+{
+  cat "$stack_script" "$top_srcdir/tests/fixtures/lib.sh" | sha256sum | cut -c1-24
+}
+
+build_stack_image ()
+{
+  local t
+  for t in cryptsetup pvcreate vgcfgrestore python3; do
+    if ! command -v "$t" >/dev/null; then
+      say "$t not found: no LUKS+LVM figures"
+      stack_skipped=yes
+      return 1
+    fi
+  done
+  if [ -e "$stack_img" ] && [ "$(cat "$stack_stamp" 2>/dev/null)" = "$(stack_key)" ]; then
+    say "using the cached LUKS+LVM image $stack_img"
+    return 0
+  fi
+  say "building $stack_img (LUKS2 + LVM, ${stack_mib} MiB twice) ..."
+  rm -f "$stack_img" "$stack_img".* "$stack_stamp"
+  mkdir -p "$BENCH_DIR"
+  if ! bash "$stack_script" "$stack_img" bench > "$work/stack.log" 2>&1; then
+    say "make-stack-guest.sh failed: $(tail -n 5 "$work/stack.log")"
+    rm -f "$stack_img" "$stack_img".*
+    return 1
+  fi
+  rm -f "$work/stack.log"
+  stack_key > "$stack_stamp"
+}
+
+up_stack ()
+{
+  local pidfile=$work/ngm.pid
+  rm -f "$pidfile"
+  pidfiles+=("$pidfile")
+  fuse_mounts+=("$mp")
+  if ! "$NGUESTMOUNT" --ro --format=raw -a "$stack_img" --all \
+       --key "all:key:$PASSPHRASE" --pid-file "$pidfile" "$mp" 2>"$work/ngm.err"; then
+    say "nguestmount (LUKS+LVM) failed: $(cat "$work/ngm.err")"
+    return 1
+  fi
+  daemon_pid=$(cat "$pidfile")
+}
+
+timed_read ()   # SETUP FILE
+{
+  local t0 t1
+  drop_caches
+  t0=$(now)
+  dd if="$2" of=/dev/null bs=1M status=none || return 1
+  t1=$(now)
+  record "$1" read "$(elapsed "$t0" "$t1")"
+}
+
+measure_stack_once ()   # RUN
+{
+  local plain=$mp/sda1/random.bin
+  local crypt=$mp/mapper-luks--${LUKS_UUID//-/--}/random.bin want f
+  up_stack || return 1
+  [ -f "$plain" ] && [ -f "$crypt" ] || { say "random.bin missing in the LUKS+LVM view"; return 1; }
+  timed_read stack-plain "$plain" || return 1
+  timed_read stack-luks-lvm "$crypt" || return 1
+  if [ "$1" = 1 ]; then
+    want=$(sed -n 's|^/random.bin ||p' "$stack_img.sha256")
+    for f in "$plain" "$crypt"; do
+      [ "$(sha256sum < "$f" | cut -d' ' -f1)" = "$want" ] \
+        || { say "$f does not hold the expected data"; return 1; }
+    done
+  fi
+  down_ngm
+}
+
+if build_stack_image; then
+  # shellcheck disable=SC1090
+  . "$stack_img.env"
+  for run in $(seq "$REPEAT"); do
+    say "run $run/$REPEAT: LUKS+LVM"
+    if ! measure_stack_once "$run"; then
+      say "LUKS+LVM failed; its remaining runs are skipped"
+      stack_failed=yes
+      mountpoint -q "$mp" && { down_ngm || true; }
+      break
+    fi
+  done
+else
+  stack_failed=yes
+fi
+
+# ---------------------------------------------------------------------------
 # Report.
 
 median ()
@@ -449,6 +556,23 @@ for s in "${setups[@]}"; do
   fi
 done
 echo
+
+echo
+echo "LUKS+LVM: the same $stack_mib MiB file, one nguestmount --all mount of $(basename "$stack_img")"
+echo "(Nx) = time relative to the plain partition in the same runs"
+stack_cell ()   # SETUP
+{
+  local m base
+  m=$(median "${results[$1,read]:-}")
+  [ -n "$m" ] || { printf '%s' "-"; return; }
+  base=$(median "${results[stack-plain,read]:-}")
+  awk -v v="$m" -v b="$base" -v n="$stack_mib" -v r="$2" 'BEGIN {
+    printf "%.3f s, %.0f MB/s", v, n * 1048576 / v / 1e6
+    if (r && b > 0) printf " (%.2fx)", v / b }'
+}
+printf '%-42s %s\n' "cold seq read, plain partition" "$(stack_cell stack-plain 0)"
+printf '%-42s %s\n' "cold seq read, LUKS2 aes-xts + LVM linear" "$(stack_cell stack-luks-lvm 1)"
+[ -z "$stack_failed" ] || [ -n "$stack_skipped" ] || failed+=(LUKS+LVM)
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo

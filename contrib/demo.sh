@@ -41,7 +41,7 @@ cleanup ()
     sleep 0.1
   done
   rmdir "$mp" 2>/dev/null || true
-  rm -f "$pidfile"
+  rm -f "$pidfile" "$work/err"
   rmdir "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
