@@ -27,12 +27,13 @@ packages=(
   build-essential autoconf automake libtool pkg-config
   libfuse3-dev libblkid-dev libmount-dev libnbd-dev libcryptsetup-dev
   libudev-dev libjson-c-dev libssl-dev libcmocka-dev libxml2-dev librpm-dev zlib1g-dev
+  libhivex-dev libbtrfsutil-dev
   # run time
-  fuse3 qemu-utils util-linux kmod
+  fuse3 qemu-utils util-linux kmod ntfs-3g fusefat exfat-fuse
   # tests and fixtures
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk squashfs-tools
   debootstrap wget ca-certificates jq python3 attr procps psmisc
-  libxml2-utils rpm
+  libxml2-utils rpm libhivex-bin libwin-hivex-perl
 )
 
 say () { printf 'setup: %s\n' "$*" >&2; }

@@ -31,8 +31,11 @@
 #include "daemon.h"
 #include "export.h"
 #include "inspect/inspect.h"
+#include "inspect/mdadm.h"
 #include "keys.h"
+#include "mount/btrfs.h"
 #include "mount/mount.h"
+#include "mount/helper.h"
 #include "options.h"
 #include "stack/stack.h"
 #include "view.h"
@@ -69,6 +72,9 @@ struct ctx {
   struct strv view_warnings;
   struct view *view;
   struct key_store keys;
+  bool *mdconf_loaded;          /* per OS: mdadm.conf read */
+  struct mdadm_array **mdconf;  /* per OS: its ARRAY lines */
+  size_t *n_mdconf;
 };
 
 /* Publish b through the block export (once) and return the fd of its file. */
@@ -174,6 +180,12 @@ mount_candidate (struct ctx *c, size_t i, const char *fstype,
                  const char *options, int *ret_mntfd, char **ret_used,
                  char **ret_msg)
 {
+  /* btrfs subvolumes (insp.fs beyond stack.fs) are directories of a
+   * mount, with no loop device of their own. */
+  if (i >= c->stack.n_fs)
+    return set_errmsg (ret_msg, -EINVAL,
+                       "%s is a btrfs subvolume: mount its device instead",
+                       c->insp.fs[i].device);
   int r = ensure_loop (c, i, ret_msg);
   if (r < 0)
     return r;
@@ -286,6 +298,87 @@ attach_and_discover (struct ctx *c, char **ret_msg)
   return 0;
 }
 
+/* Most btrfs subvolumes looked at per filesystem (snapshots can be many). */
+#define BTRFS_SUBVOLS_MAX 256
+
+/* btrfs: every subvolume but the default one (which the device's own
+ * mount shows) is a filesystem of its own, named as libguestfs names it,
+ * "btrfsvol:/dev/sda2/@home", and reached as a directory of a top-level
+ * (subvolid=5) mount of the same device.  They are appended to insp.fs,
+ * after the entries that parallel stack.fs. */
+static void
+add_btrfs_subvolumes (struct ctx *c, size_t i)
+{
+  struct inspection *insp = &c->insp;
+  _cleanup_free_ char *device = xstrdup (insp->fs[i].device);
+  struct mount_btrfs_subvol *v = NULL;
+  size_t n = 0;
+  uint64_t def = 0;
+  bool truncated = false;
+
+  int r = mount_btrfs_subvolumes (c->st[i].mntfd, BTRFS_SUBVOLS_MAX, &def, &v,
+                                  &n, &truncated);
+  if (r < 0) {
+    strv_pushf (&insp->warnings, "cannot list the btrfs subvolumes of %s: %s",
+                device, strerror (-r));
+    return;
+  }
+  size_t wanted = 0;
+  for (size_t j = 0; j < n; j++)
+    wanted += v[j].id != def;
+  if (truncated)
+    strv_pushf (&insp->warnings,
+                "%s: more than %d btrfs subvolumes, the rest are ignored",
+                device, BTRFS_SUBVOLS_MAX);
+  log_debug (LOG_CAT_MAIN, "%s: %zu btrfs subvolumes, default %llu", device,
+             n, (unsigned long long) def);
+  if (wanted == 0) {
+    mount_btrfs_subvols_free (v, n);
+    return;
+  }
+
+  int topfd = c->st[i].mntfd;
+  if (def != MOUNT_BTRFS_TOP_ID) {
+    _cleanup_free_ char *msg = NULL, *used = NULL;
+    r = mount_candidate (c, i, "btrfs", "subvolid=5", &topfd, &used, &msg);
+    if (r < 0) {
+      strv_pushf (&insp->warnings,
+                  "cannot mount the top level of %s (btrfs): %s", device,
+                  msg ? msg : strerror (-r));
+      mount_btrfs_subvols_free (v, n);
+      return;
+    }
+    add_extra_fd (c, topfd);
+  }
+
+  insp->fs = xrealloc_array (insp->fs, insp->n_fs + wanted, sizeof *insp->fs);
+  for (size_t j = 0; j < n; j++) {
+    if (v[j].id == def)
+      continue;
+    int fd = open_in_root (topfd, v[j].path, O_PATH | O_DIRECTORY);
+    _cleanup_free_ char *shown = sanitize_string (v[j].path, 1024);
+    if (fd < 0) {
+      strv_pushf (&insp->warnings, "%s: cannot open btrfs subvolume %s: %s",
+                  device, shown, strerror (-fd));
+      continue;
+    }
+    add_extra_fd (c, fd);
+    const struct inspect_fs *parent = &insp->fs[i];
+    struct inspect_fs *fs = &insp->fs[insp->n_fs++];
+    memset (fs, 0, sizeof *fs);
+    fs->device = inspect_btrfsvol_device (device, shown);
+    fs->type = xstrdup ("btrfs");
+    fs->uuid = xstrdup (parent->uuid);
+    fs->label = xstrdup (parent->label);
+    fs->partuuid = xstrdup (parent->partuuid);
+    fs->partlabel = xstrdup (parent->partlabel);
+    fs->size = parent->size;
+    fs->rootfd = fd;
+    fs->mount_options = xstrdup (parent->mount_options);
+  }
+  mount_btrfs_subvols_free (v, n);
+}
+
 /* Mount every filesystem the kernel can mount, and describe them all. */
 static void
 mount_all (struct ctx *c)
@@ -306,12 +399,25 @@ mount_all (struct ctx *c)
     fs->size = f->size;
     fs->rootfd = -1;
 
-    if (!f->type || !mount_fstype_supported (f->type))
+    if (!f->type)
+      continue;
+    /* What the kernel cannot mount, a FUSE driver may (ntfs-3g, ...). */
+    bool helper = !mount_fstype_supported (f->type)
+                  && helper_fstype_supported (f->type);
+    if (!helper && !mount_fstype_supported (f->type))
       continue;
     _cleanup_free_ char *msg = NULL;
     char *used = NULL;
     int fd;
-    int r = mount_candidate (c, i, f->type, NULL, &fd, &used, &msg);
+    int r;
+    if (helper) {
+      r = ensure_loop (c, i, &msg);
+      if (r >= 0)
+        r = helper_mount (c->st[i].loopdev, f->type, c->o->readonly, &fd,
+                          &used, &msg);
+    }
+    else
+      r = mount_candidate (c, i, f->type, NULL, &fd, &used, &msg);
     if (r < 0) {
       strv_pushf (&insp->warnings, "cannot mount %s (%s): %s", f->device,
                   f->type, msg ? msg : strerror (-r));
@@ -323,18 +429,53 @@ mount_all (struct ctx *c)
     fs->rootfd = fd;
     fs->mount_options = used;
   }
+  /* After the loop: add_btrfs_subvolumes grows insp->fs. */
+  size_t n_devices = insp->n_fs;
+  for (size_t i = 0; i < n_devices; i++)
+    if (insp->fs[i].rootfd >= 0 && insp->fs[i].type
+        && strcmp (insp->fs[i].type, "btrfs") == 0)
+      add_btrfs_subvolumes (c, i);
 }
 
 static void
 inspect_all (struct ctx *c)
 {
   struct inspection *insp = &c->insp;
+  struct inspect_partition *parts = NULL;
+  size_t n_parts = 0;
+  bool scanned = false;
   for (size_t i = 0; i < insp->n_fs; i++) {
     if (insp->fs[i].rootfd < 0)
       continue;
     struct inspect_os os = { 0 };
     int r = inspect_root (insp->fs[i].rootfd, insp->fs[i].device, &os,
                           &insp->warnings);
+    if (r == 1) {
+      /* A separate /usr completes what the root alone cannot tell. */
+      int u = inspect_root_usr (&os, insp->fs, insp->n_fs, &insp->warnings);
+      if (u < 0)
+        r = u;
+    }
+    if (r == 0) {
+      inspect_os_clear (&os);
+      r = inspect_windows_root (insp->fs[i].rootfd, insp->fs[i].device, &os,
+                                &insp->warnings);
+      if (r == 1) {
+        /* Drive letters name partitions by MBR signature and offset or
+         * by GPT GUID: read the partition tables once. */
+        if (!scanned) {
+          for (size_t d = 0; d < c->n_disks; d++) {
+            int fd;
+            uint64_t off;
+            if (get_fd (c, c->disks[d], &fd, &off) == 0)
+              inspect_windows_scan_disk (fd, off, c->disks[d]->size,
+                                         c->disks[d]->name, &parts, &n_parts);
+          }
+          scanned = true;
+        }
+        inspect_windows_resolve_drives (&os, parts, n_parts);
+      }
+    }
     if (r == 1) {
       insp->os = xrealloc_array (insp->os, insp->n_os + 1, sizeof *insp->os);
       insp->os[insp->n_os++] = os;
@@ -346,6 +487,7 @@ inspect_all (struct ctx *c)
                     insp->fs[i].device, strerror (-r));
     }
   }
+  inspect_partitions_free (parts, n_parts);
 }
 
 static int
@@ -403,17 +545,77 @@ normalise_mountpoint (const char *mp)
   return out;
 }
 
-/* inspect_resolve_spec, also knowing the other names a layer has
- * ("/dev/md/NAME" for "/dev/md127"). */
+/* Find the candidate index of an fs device name. */
 static int
-resolve_spec (struct ctx *c, const char *spec)
+fs_index (struct ctx *c, const char *device)
 {
+  for (size_t i = 0; i < c->insp.n_fs; i++)
+    if (strcmp (c->insp.fs[i].device, device) == 0)
+      return (int) i;
+  return -1;
+}
+
+/* The guest's mdadm.conf, read once per OS: names its fstab may use for
+ * md arrays ("/dev/md0" while we call the array /dev/md127). */
+static void
+load_mdadm_conf (struct ctx *c, size_t k)
+{
+  if (c->mdconf_loaded[k])
+    return;
+  c->mdconf_loaded[k] = true;
+  int ri = fs_index (c, c->insp.os[k].root_device);
+  if (ri < 0 || c->insp.fs[ri].rootfd < 0)
+    return;
+  static const char *const paths[] = { "/etc/mdadm/mdadm.conf",
+                                       "/etc/mdadm.conf" };
+  for (size_t i = 0; i < ARRAY_SIZE (paths); i++) {
+    _cleanup_free_ char *text = NULL;
+    size_t len;
+    int r = read_file_in_root (c->insp.fs[ri].rootfd, paths[i],
+                               GUEST_FILE_MAX, &text, &len);
+    if (r == -ENOENT)
+      continue;
+    if (r < 0) {
+      strv_pushf (&c->insp.warnings, "%s: %s: %s", c->insp.os[k].root_device,
+                  paths[i], strerror (-r));
+      return;
+    }
+    c->n_mdconf[k] = inspect_parse_mdadm_conf (text, len, 4096,
+                                               &c->mdconf[k]);
+    return;
+  }
+}
+
+/* inspect_resolve_spec, also knowing the other names a layer has
+ * ("/dev/md/NAME" for "/dev/md127") and, for OS k (or -1), the names its
+ * mdadm.conf gives arrays by UUID. */
+static int
+resolve_spec (struct ctx *c, int k, const char *spec)
+{
+  int idx = inspect_resolve_spec (spec, c->insp.fs, c->insp.n_fs);
+  if (idx >= 0)
+    return idx;
   for (size_t i = 0; i < c->stack.n_devices; i++) {
     const struct stack_device *d = &c->stack.devices[i];
     if (d->alias && strcmp (d->alias, spec) == 0)
       return inspect_resolve_spec (d->name, c->insp.fs, c->insp.n_fs);
   }
-  return inspect_resolve_spec (spec, c->insp.fs, c->insp.n_fs);
+  if (k < 0 || !str_has_prefix (spec, "/dev/md"))
+    return -1;
+  load_mdadm_conf (c, (size_t) k);
+  for (size_t j = 0; j < c->n_mdconf[k]; j++) {
+    if (strcmp (c->mdconf[k][j].device, spec) != 0)
+      continue;
+    for (size_t i = 0; i < c->stack.n_devices; i++) {
+      const struct stack_device *d = &c->stack.devices[i];
+      char u[33];
+      if (strcmp (d->type, "md") == 0 && d->uuid
+          && inspect_normalize_uuid (d->uuid, u)
+          && strcmp (u, c->mdconf[k][j].uuid) == 0)
+        return inspect_resolve_spec (d->name, c->insp.fs, c->insp.n_fs);
+    }
+  }
+  return -1;
 }
 
 /* Resolve each OS's fstab to devices (for /.inspect), for all OSes. */
@@ -434,7 +636,9 @@ resolve_mountpoints (struct ctx *c)
       _cleanup_free_ char *mp = normalise_mountpoint (e->mountpoint);
       if (!mp || strcmp (mp, "/") == 0)
         continue;
-      int idx = resolve_spec (c, e->spec);
+      /* subvol=@home: the subvolume's own name. */
+      int idx = inspect_resolve_subvol (resolve_spec (c, (int) k, e->spec), e->options,
+                                        insp->fs, insp->n_fs);
       if (idx < 0)
         continue;
       bool dup = false;
@@ -451,15 +655,6 @@ resolve_mountpoints (struct ctx *c)
   }
 }
 
-/* Find the candidate index of an fs device name. */
-static int
-fs_index (struct ctx *c, const char *device)
-{
-  for (size_t i = 0; i < c->insp.n_fs; i++)
-    if (strcmp (c->insp.fs[i].device, device) == 0)
-      return (int) i;
-  return -1;
-}
 
 /* -i: the chosen OS's root and its fstab. */
 static int
@@ -492,7 +687,8 @@ place_inspect (struct ctx *c, size_t k)
     }
     if (strv_contains (&placed, mp))
       continue;
-    int idx = resolve_spec (c, e->spec);
+    int idx = inspect_resolve_subvol (resolve_spec (c, (int) k, e->spec), e->options,
+                                      insp->fs, insp->n_fs);
     if (idx < 0) {
       strv_pushf (&insp->warnings,
                   "fstab: no device found for %s (%s); not mounted", mp,
@@ -510,7 +706,8 @@ place_inspect (struct ctx *c, size_t k)
     _cleanup_free_ char *opts
       = mount_filter_guest_options (fs->type, e->options);
     int fd = fs->rootfd;
-    if (opts && *opts) {
+    /* A btrfs subvolume entry (subvol=@home) is already that subvolume. */
+    if (opts && *opts && (size_t) idx < c->stack.n_fs) {
       _cleanup_free_ char *msg = NULL, *used = NULL;
       int r = mount_candidate (c, (size_t) idx, fs->type, opts, &fd, &used,
                                &msg);
@@ -537,7 +734,7 @@ place_mounts (struct ctx *c, char **ret_msg)
 
   for (size_t j = 0; j < c->o->n_mounts; j++) {
     const struct mount_arg *m = &c->o->mounts[j];
-    int idx = resolve_spec (c, m->device);
+    int idx = resolve_spec (c, -1, m->device);
     if (idx < 0) {
       struct strv names = { 0 };
       for (size_t i = 0; i < insp->n_fs; i++)
@@ -677,6 +874,9 @@ prepare (struct ctx *c, char **ret_msg)
   }
 
   inspect_all (c);
+  c->mdconf_loaded = xcalloc (c->insp.n_os + 1, sizeof *c->mdconf_loaded);
+  c->mdconf = xcalloc (c->insp.n_os + 1, sizeof *c->mdconf);
+  c->n_mdconf = xcalloc (c->insp.n_os + 1, sizeof *c->n_mdconf);
   resolve_mountpoints (c);
   /* Package databases are read from the filesystem mounted where they
    * are (a separate /var or /usr), now that mountpoints are known. */
@@ -812,9 +1012,17 @@ teardown (struct ctx *c)
       free (c->st[i].loopdev);
   }
   free (c->st);
+  /* FUSE drivers (ntfs-3g, ...), once nothing holds their mounts, and
+   * before the block export they may read through. */
+  helper_stop_all ();
   /* The inspection's rootfds are the mount fds closed above. */
   for (size_t i = 0; i < c->insp.n_fs; i++)
     c->insp.fs[i].rootfd = -1;
+  for (size_t k = 0; c->mdconf && k < c->insp.n_os; k++)
+    inspect_mdadm_free (c->mdconf[k], c->n_mdconf[k]);
+  free (c->mdconf);
+  free (c->n_mdconf);
+  free (c->mdconf_loaded);
   inspection_clear (&c->insp);
   strv_clear (&c->view_warnings);
 

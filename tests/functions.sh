@@ -299,7 +299,8 @@ fixture ()
   local script=$1 outname=$2 key dir lock owner i
   shift 2
   # Arguments naming files (a tarball) stand for their size and mtime too.
-  key=$( { cat "$fixtures"/lib.sh "$fixtures"/distro-tree.sh "$fixtures/$script"
+  key=$( { cat "$fixtures"/lib.sh "$fixtures"/distro-tree.sh "$fixtures"/mkhive.py \
+               "$fixtures/$script"
            printf '%s\0' "$script" "$outname" "$@"
            for i in "$@"; do [ -f "$i" ] && stat -c '%s %Y' "$i"; done
          } | sha256sum | cut -c1-24)
@@ -536,7 +537,7 @@ check_guest_view ()
   expect_os "$id" arch "$(uname -m)"
   assert_file_eq "$mp/.inspect/root/distro" fedora
   assert_file_eq "$mp/.inspect/roots/$id/mountpoints" \
-    "$(printf '/\t%s\n/boot\t%s\n/home\t%s' "$ROOT_DEV" "$BOOT_DEV" "$HOME_DEV")"
+    "$(printf '/\t%s\n/boot\t%s\n/home\tbtrfsvol:%s/@home' "$ROOT_DEV" "$BOOT_DEV" "$HOME_DEV")"
   grep -qP "^\Q$BOOT_DEV\E\text4\t\Q$BOOT_UUID\E\tboot\t[0-9]+\$" "$mp/.inspect/filesystems" \
     || fail "/.inspect/filesystems lacks $BOOT_DEV: $(cat "$mp/.inspect/filesystems")"
   grep -qP "^\Q$ROOT_DEV\E\txfs\t\Q$ROOT_UUID\E\troot\t[0-9]+\$" "$mp/.inspect/filesystems" \

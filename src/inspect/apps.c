@@ -8,6 +8,7 @@
  *           into a private directory and read with librpm (apps-rpm.c).
  *   apk     /lib/apk/db/installed (P: V: A: U: T: o:).
  *   pacman  /var/lib/pacman/local/<package>/desc.
+ *   Windows the Uninstall keys of the SOFTWARE hive (windows.c).
  *
  * Field mapping follows libguestfs, so the lists match virt-inspector's:
  * dpkg Description's first line is the summary and its continuation lines
@@ -1000,10 +1001,18 @@ list_into_os (const struct apps_src *s, struct inspect_os *os)
   return 0;
 }
 
+static bool
+is_windows (const struct inspect_os *os)
+{
+  return os->type && strcmp (os->type, "windows") == 0;
+}
+
 int
 inspect_applications (int rootfd, struct inspect_os *os,
                       struct strv *warnings)
 {
+  if (is_windows (os))
+    return inspect_windows_applications (rootfd, os, warnings);
   struct apps_src s = { .device = os->root_device ? os->root_device : "?",
                         .warnings = warnings,
                         .n = 1,
@@ -1017,6 +1026,9 @@ inspect_applications_all (struct inspection *insp)
 {
   for (size_t k = 0; k < insp->n_os; k++) {
     struct inspect_os *os = &insp->os[k];
+    /* Windows: read from the SOFTWARE hive by inspect_windows_root. */
+    if (is_windows (os))
+      continue;
     struct apps_src s = { .device = os->root_device ? os->root_device : "?",
                           .warnings = &insp->warnings };
     /* The root first, then what the guest's fstab mounts. */

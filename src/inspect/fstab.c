@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libmount.h>
+
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "inspect/inspect.h"
@@ -260,6 +262,58 @@ inspect_resolve_spec (const char *spec, const struct inspect_fs *fs,
   return -1;
 }
 
+char *
+inspect_btrfsvol_device (const char *device, const char *subvol_path)
+{
+  const char *p = subvol_path ? subvol_path : "";
+  while (*p == '/')
+    p++;
+  return xasprintf ("btrfsvol:%s/%s", device, p);
+}
+
+int
+inspect_resolve_subvol (int idx, const char *options,
+                        const struct inspect_fs *fs, size_t n_fs)
+{
+  if (idx < 0 || (size_t)idx >= n_fs || !options || !fs[idx].type
+      || !fs[idx].device || strcmp (fs[idx].type, "btrfs") != 0
+      || str_has_prefix (fs[idx].device, "btrfsvol:"))
+    return idx;
+
+  char *value = NULL;
+  size_t len = 0;
+  if (mnt_optstr_get_option (options, "subvol", &value, &len) != 0 || !value
+      || len == 0)
+    return idx;
+  _cleanup_free_ char *subvol = xcalloc (len + 1, 1);
+  memcpy (subvol, value, len);
+  /* "/@//home/" and "@/home" name the same subvolume. */
+  size_t o = 0;
+  for (size_t i = 0; subvol[i]; i++) {
+    if (subvol[i] == '/' && (o == 0 || subvol[o - 1] == '/'))
+      continue;
+    subvol[o++] = subvol[i];
+  }
+  while (o > 0 && subvol[o - 1] == '/')
+    o--;
+  subvol[o] = '\0';
+  if (o == 0)
+    return idx;
+  _cleanup_free_ char *name = inspect_btrfsvol_device (fs[idx].device, subvol);
+  int sub = find_by_device (name, fs, n_fs);
+  return sub >= 0 ? sub : idx;
+}
+
+int
+inspect_resolve_fstab_entry (const struct inspect_fstab_entry *e,
+                             const struct inspect_fs *fs, size_t n_fs)
+{
+  if (!e)
+    return -1;
+  return inspect_resolve_subvol (inspect_resolve_spec (e->spec, fs, n_fs),
+                                 e->options, fs, n_fs);
+}
+
 /* mp is p itself or below it. */
 static bool
 path_is_under (const char *mp, const char *p)
@@ -329,6 +383,9 @@ inspect_root_id (const char *device)
   if (!device)
     return NULL;
   const char *p = device;
+  /* "btrfsvol:/dev/sda2/@home" → "sda2-@home". */
+  if (str_has_prefix (p, "btrfsvol:"))
+    p += 9;
   if (str_has_prefix (p, "/dev/"))
     p += 5;
 

@@ -81,35 +81,45 @@ needs_release_file_minor (const char *distro)
          || strcmp (distro, "circle") == 0 || strcmp (distro, "rocky") == 0;
 }
 
+/* What the Linux release sources said so far.  As in libguestfs, every
+ * source that is consulted overwrites the product name it has: os-release
+ * PRETTY_NAME, then (when os-release did not settle the version) the
+ * lsb-release DISTRIB_DESCRIPTION, then the first line of the release file
+ * (Debian's "12.4", "CentOS Linux release 7.9.2009 (Core)"). */
 struct linux_info {
   const char *distro; /* static */
   bool have_version;
   int major;
   int minor;
-  char *os_product;      /* os-release PRETTY_NAME */
-  char *release_product; /* first line of the release file */
-  char *lsb_product;     /* DISTRIB_DESCRIPTION */
+  char *product;
   char *build_id;
 };
 
 static void
 linux_info_clear (struct linux_info *li)
 {
-  free (li->os_product);
-  free (li->release_product);
-  free (li->lsb_product);
+  free (li->product);
   free (li->build_id);
   memset (li, 0, sizeof *li);
 }
 
-/* /etc/os-release, else /usr/lib/os-release.  Returns 1 when it settled
- * distro and version, 0 to go on, -errno on host failure. */
-static int
-check_os_release (struct root_ctx *c, struct linux_info *li)
+static void
+set_product (struct linux_info *li, char *product)
 {
-  static const char *const paths[]
-      = { "/etc/os-release", "/usr/lib/os-release" };
-  for (size_t i = 0; i < ARRAY_SIZE (paths); i++) {
+  if (!product)
+    return;
+  free (li->product);
+  li->product = product;
+}
+
+/* The first of paths that exists (/etc/os-release, else
+ * /usr/lib/os-release).  Returns 1 when it settled distro and version, 0 to
+ * go on, -errno on host failure. */
+static int
+check_os_release (struct root_ctx *c, struct linux_info *li,
+                  const char *const *paths, size_t n_paths)
+{
+  for (size_t i = 0; i < n_paths; i++) {
     _cleanup_free_ char *buf = NULL;
     size_t len;
     int r = read_guest_file (c, paths[i], &buf, &len);
@@ -124,10 +134,12 @@ check_os_release (struct root_ctx *c, struct linux_info *li)
     if (osr.id && !d)
       log_debug (LOG_CAT_INSPECT, "%s: %s: unknown ID=%s", c->device, paths[i],
                  osr.id);
-    li->os_product = TAKE_PTR (osr.pretty_name);
-    if (!li->os_product)
-      li->os_product = TAKE_PTR (osr.name);
-    li->build_id = TAKE_PTR (osr.build_id);
+    const bool have_pretty = osr.pretty_name != NULL;
+    set_product (li, TAKE_PTR (osr.pretty_name));
+    if (osr.build_id) {
+      free (li->build_id);
+      li->build_id = TAKE_PTR (osr.build_id);
+    }
     if (d) {
       li->distro = d;
       if (osr.version_id)
@@ -136,7 +148,9 @@ check_os_release (struct root_ctx *c, struct linux_info *li)
     }
     parsed_os_release_clear (&osr);
 
-    if (!d)
+    /* Like libguestfs: without ID and PRETTY_NAME, or with only a major
+     * version where a release file has the minor, go on. */
+    if (!d || !have_pretty)
       return 0;
     if (li->have_version)
       return !(needs_release_file_minor (d) && li->minor == 0);
@@ -161,11 +175,17 @@ check_lsb_release (struct root_ctx *c, struct linux_info *li)
 
   struct parsed_lsb_release lsb;
   parse_lsb_release (buf, len, &lsb);
-  li->lsb_product = TAKE_PTR (lsb.distrib_description);
   const char *d = parse_distro_of_lsb_id (lsb.distrib_id);
   int done = 0;
-  if (d && (!li->distro || strcmp (li->distro, d) == 0)) {
-    li->distro = d;
+  /* An lsb-release naming another distro than os-release did (a
+   * derivative's leftover) says nothing about this one. */
+  if (!d || !li->distro || strcmp (li->distro, d) == 0) {
+    /* libguestfs: a known DISTRIB_ID or a DISTRIB_DESCRIPTION settles it
+     * (a bare file with only LSB_VERSION does not). */
+    done = d || lsb.distrib_description;
+    set_product (li, TAKE_PTR (lsb.distrib_description));
+    if (d)
+      li->distro = d;
     int major, minor;
     if (lsb.distrib_release
         && parse_version (lsb.distrib_release, &major, &minor)) {
@@ -173,7 +193,6 @@ check_lsb_release (struct root_ctx *c, struct linux_info *li)
       li->major = major;
       li->minor = minor;
     }
-    done = li->have_version;
   }
   parsed_lsb_release_clear (&lsb);
   return done;
@@ -214,13 +233,15 @@ check_release_files (struct root_ctx *c, struct linux_info *li)
       li->major = rel.major;
       li->minor = rel.minor;
     }
-    free (li->release_product);
-    li->release_product = TAKE_PTR (rel.product_name);
+    set_product (li, TAKE_PTR (rel.product_name));
     parsed_release_clear (&rel);
     return 1;
   }
   return 0;
 }
+
+static const char *const os_release_paths[]
+    = { "/etc/os-release", "/usr/lib/os-release" };
 
 /* Fill distro, version, product name and build id of a Linux (or Hurd)
  * root. */
@@ -228,7 +249,8 @@ static int
 check_linux_distro (struct root_ctx *c, struct inspect_os *os)
 {
   struct linux_info li = { 0 };
-  int r = check_os_release (c, &li);
+  int r = check_os_release (c, &li, os_release_paths,
+                            ARRAY_SIZE (os_release_paths));
   if (r == 0)
     r = check_lsb_release (c, &li);
   if (r == 0)
@@ -245,12 +267,7 @@ check_linux_distro (struct root_ctx *c, struct inspect_os *os)
     os->major_version = li.major;
     os->minor_version = li.minor;
   }
-  if (li.os_product)
-    os->product_name = TAKE_PTR (li.os_product);
-  else if (li.release_product)
-    os->product_name = TAKE_PTR (li.release_product);
-  else if (li.lsb_product)
-    os->product_name = TAKE_PTR (li.lsb_product);
+  os->product_name = TAKE_PTR (li.product);
   os->build_id = TAKE_PTR (li.build_id);
   linux_info_clear (&li);
   return 0;
@@ -504,5 +521,104 @@ inspect_root (int rootfd, const char *device, struct inspect_os *ret_os,
                              os->minor_version, os->product_name);
   /* Applications are read later by inspect_applications_all, once the
    * guest's fstab tells where /var and /usr are. */
+  return 1;
+}
+
+/* The filesystem os's fstab mounts on /usr, or -1. */
+static int
+find_usr_fs (const struct inspect_os *os, const struct inspect_fs *fs,
+             size_t n_fs)
+{
+  for (size_t j = 0; j < os->n_fstab; j++) {
+    const struct inspect_fstab_entry *e = &os->fstab[j];
+    if (!inspect_fstab_entry_wanted (e) || strcmp (e->mountpoint, "/usr") != 0)
+      continue;
+    int idx = inspect_resolve_fstab_entry (e, fs, n_fs);
+    if (idx >= 0 && fs[idx].rootfd >= 0)
+      return idx;
+  }
+  return -1;
+}
+
+int
+inspect_root_usr (struct inspect_os *os, const struct inspect_fs *fs,
+                  size_t n_fs, struct strv *warnings)
+{
+  if (!os || !os->type || strcmp (os->type, "linux") != 0)
+    return 0;
+  const bool want_distro = !os->distro || strcmp (os->distro, "unknown") == 0;
+  const bool want_version = os->major_version == 0 && os->minor_version == 0;
+  const bool want_product
+      = !os->product_name || strcmp (os->product_name, "unknown") == 0;
+  const bool want_arch = !os->arch || strcmp (os->arch, "unknown") == 0;
+  if (!want_distro && !want_version && !want_product && !want_arch)
+    return 0;
+  int idx = find_usr_fs (os, fs, n_fs);
+  if (idx < 0)
+    return 0;
+
+  /* The /usr filesystem seen from its own root: /usr/lib/os-release is
+   * /lib/os-release there, /usr/bin/bash is /bin/bash (libguestfs reads
+   * the same paths from a separate /usr). */
+  _cleanup_free_ char *what
+      = xasprintf ("%s (/usr of %s)", fs[idx].device,
+                   os->root_device ? os->root_device : "?");
+  struct root_ctx c
+      = { .rootfd = fs[idx].rootfd, .device = what, .warnings = warnings };
+  static const char *const usr_os_release[] = { "/lib/os-release" };
+  struct linux_info li = { 0 };
+  int r = check_os_release (&c, &li, usr_os_release, 1);
+  if (r < 0) {
+    linux_info_clear (&li);
+    return r;
+  }
+  log_debug (LOG_CAT_INSPECT, "%s: /usr on %s: distro %s", os->root_device,
+             fs[idx].device, li.distro ? li.distro : "?");
+
+  /* Merged field by field: the root's own values win. */
+  bool distro_changed = false;
+  if (want_distro && li.distro) {
+    free (os->distro);
+    os->distro = xstrdup (li.distro);
+    distro_changed = true;
+  }
+  const bool same_distro = li.distro && os->distro
+                           && strcmp (os->distro, li.distro) == 0;
+  if (want_version && same_distro && li.have_version) {
+    os->major_version = li.major;
+    os->minor_version = li.minor;
+  }
+  if (want_product && same_distro && li.product) {
+    free (os->product_name);
+    os->product_name = TAKE_PTR (li.product);
+  }
+  if (same_distro && li.build_id && os->build_id
+      && strcmp (os->build_id, "unknown") == 0) {
+    free (os->build_id);
+    os->build_id = TAKE_PTR (li.build_id);
+  }
+  linux_info_clear (&li);
+
+  if (want_arch) {
+    struct inspect_os tmp = { 0 };
+    r = check_arch (&c, &tmp);
+    if (r < 0)
+      return r;
+    if (tmp.arch) {
+      free (os->arch);
+      os->arch = tmp.arch;
+    }
+  }
+
+  if (distro_changed || want_version) {
+    free (os->package_format);
+    free (os->package_management);
+    free (os->osinfo);
+    os->package_format = xstrdup (parse_package_format (os->distro));
+    os->package_management
+        = xstrdup (parse_package_management (os->distro, os->major_version));
+    os->osinfo = parse_osinfo (os->type, os->distro, os->major_version,
+                               os->minor_version, os->product_name);
+  }
   return 1;
 }

@@ -973,7 +973,12 @@ struct fstab_parse_ctx {
   const char *what;
   struct strv *warnings;
   size_t last_entry_line; /* guest line number of the last non-comment line */
+  size_t bad_lines;       /* lines that did not parse */
 };
+
+/* Lines that did not parse are named one by one up to this many; the rest
+ * are counted in one more warning. */
+#define PARSE_FSTAB_BAD_LINES_SHOWN 10
 
 static int
 fstab_parse_error (struct libmnt_table *tb, const char *filename, int line)
@@ -982,7 +987,8 @@ fstab_parse_error (struct libmnt_table *tb, const char *filename, int line)
 
   /* Line numbers count the anchor line.  libmount also reports the end of
    * a file that ends in comments; that is not a guest error. */
-  if (ctx && line >= 2 && (size_t)(line - 1) <= ctx->last_entry_line)
+  if (ctx && line >= 2 && (size_t)(line - 1) <= ctx->last_entry_line
+      && ctx->bad_lines++ < PARSE_FSTAB_BAD_LINES_SHOWN)
     strv_pushf (ctx->warnings, "%s: line %d: cannot parse, line ignored",
                 ctx->what, line - 1);
   return 1; /* skip the line, go on */
@@ -1094,6 +1100,9 @@ parse_fstab (const char *buf, size_t len, const char *what,
   if (!f)
     return -errno;
   int r = mnt_table_parse_stream (tb, f, "fstab");
+  if (ctx.bad_lines > PARSE_FSTAB_BAD_LINES_SHOWN)
+    strv_pushf (warnings, "%s: %zu more lines cannot be parsed, ignored", what,
+                ctx.bad_lines - PARSE_FSTAB_BAD_LINES_SHOWN);
   if (r < 0) {
     /* Never abort inspection for a guest file: keep what was parsed. */
     log_debug (LOG_CAT_INSPECT, "%s: libmount parse error %d", what, r);

@@ -425,6 +425,9 @@ inspect_render_json (const struct inspection *insp)
     jadd (o, "uuid", jstr (f->uuid));
     jadd (o, "label", jstr (f->label));
     jadd (o, "size", json_object_new_uint64 (f->size));
+    /* How it was mounted: the read-only ladder's rung that worked
+     * ("ro", "ro,noload", "ro,norecovery"), null if not mounted. */
+    jadd (o, "mount_options", jstr (f->mount_options));
     json_object_array_add (fss, o);
   }
   jadd (top, "filesystems", fss);

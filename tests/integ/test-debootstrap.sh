@@ -25,7 +25,9 @@ ver=$(cat "$mp/etc/debian_version") || fail "cannot read /etc/debian_version"
 expect_os sda1 minor_version "${BASH_REMATCH[1]}"
 assert_eq "debian_version sha256" "$(cat "$img.debian_version.sha256")" \
   "$(sha256sum < "$mp/etc/debian_version" | cut -d' ' -f1)"
-expect_os sda1 product_name "Debian GNU/Linux 12 (bookworm)"
+# libguestfs: os-release has only "12", so /etc/debian_version is read and
+# its first line becomes the product name.
+expect_os sda1 product_name "$ver"
 expect_os sda1 arch x86_64
 expect_os sda1 package_format deb
 expect_os sda1 package_management apt

@@ -40,7 +40,7 @@ done <<'EOT'
 fedora|x86_64|fedora 39 0 rpm dnf fedora39|Fedora Linux 39 (Thirty Nine)
 rhel|x86_64|rhel 9 3 rpm dnf rhel9.3|Red Hat Enterprise Linux 9.3 (Plow)
 ubuntu|x86_64|ubuntu 22 4 deb apt ubuntu22.04|Ubuntu 22.04.3 LTS
-debian|x86_64|debian 12 4 deb apt debian12|Debian GNU/Linux 12 (bookworm)
+debian|x86_64|debian 12 4 deb apt debian12|12.4
 alpine|aarch64|alpinelinux 3 19 apk apk -|Alpine Linux v3.19
 arch|x86_64|archlinux 0 0 pacman pacman archlinux|Arch Linux
 opensuse|x86_64|opensuse 15 5 rpm zypper -|openSUSE Leap 15.5

@@ -116,3 +116,15 @@ ngm_mount $(disks "$img") --all "$mp"
 [ -f "$mp/md127p1/marker-root" ] || fail "--all: /md127p1/marker-root missing: $(ls "$mp")"
 ngm_umount "$mp"
 assert_no_leaks
+
+# fstab names the array /dev/md0, as the guest's mdadm.conf does; we call it
+# /dev/md127 (from its superblock) and match the two by UUID.
+img=$(stack_image mdconf) || exit $?
+# shellcheck disable=SC2046
+ngm_mount $(disks "$img") -i "$mp"
+assert_sha256 "$mp" "$img.sha256"
+grep -qP "^/srv\t/dev/md127$" "$mp/.inspect/root/mountpoints" \
+  || fail "/srv is not placed from /dev/md127: $(cat "$mp/.inspect/root/mountpoints")"
+[ -f "$mp/srv/marker-srv" ] || fail "/srv/marker-srv not visible through the view"
+ngm_umount "$mp"
+assert_no_leaks

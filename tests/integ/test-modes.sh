@@ -31,7 +31,7 @@ assert_no_leaks
 
 # --all: every mountable filesystem under /<root-id>/, swap not mounted.
 ngm_mount -a "$img" --all "$mp"
-assert_eq "--all entries" "sda1 sda2 sda3" \
+assert_eq "--all entries" "sda1 sda2 sda3 sda3-@home" \
   "$(ls "$mp" | grep -v '^\.inspect$' | tr '\n' ' ' | sed 's/ $//')"
 assert_eq /sda1/marker-boot "$(want /boot/marker-boot)" "$(sha "$mp/sda1/marker-boot")"
 assert_eq /sda2/marker-root "$(want /marker-root)" "$(sha "$mp/sda2/marker-root")"

@@ -45,6 +45,11 @@ for img in ext4.img xfs.img ext4.qcow2; do
   assert_eq "$img: /sda/before" "$want" "$(sha256sum < "$mp/sda/before" | cut -d' ' -f1)"
   ls -la "$mp/sda" > /dev/null || fail "ls failed"
   assert_erofs touch "$mp/sda/x"
+  # The dirty journal or log was not replayed: the ladder's later rung
+  # did the mount, and inspect.json says which.
+  case $img in ext4*) rung=ro,noload ;; xfs*) rung=ro,norecovery ;; esac
+  assert_eq "$img: mount_options" "$rung" \
+    "$(jq -r '.filesystems[0].mount_options' "$mp/.inspect/inspect.json")"
   ngm_umount "$mp"
   assert_no_leaks
   assert_eq "$img: image sha256 after a read-only mount" "$before" "$(sha256sum < "$tmp/$img")"

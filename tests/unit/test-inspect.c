@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -191,6 +192,10 @@ test_root_id (void **state)
     { "/dev/", "_" },
     { "/dev/..", "_.." },
     { "sdb1", "sdb1" },
+    { "btrfsvol:/dev/sda2/@", "sda2-@" },
+    { "btrfsvol:/dev/sda2/@/.snapshots/1/snapshot",
+      "sda2-@-.snapshots-1-snapshot" },
+    { "btrfsvol:/dev/vg/lv/my-sub", "vg-lv-my--sub" },
   };
   for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
     _cleanup_free_ char *id = inspect_root_id (cases[i].device);
@@ -631,7 +636,9 @@ static const struct distro_case distro_cases[] = {
     "deb",
     "apt",
     "debian12",
-    "Debian GNU/Linux 12 (bookworm)" },
+    /* libguestfs: os-release gave only "12", so debian_version was read
+     * and its first line became the product name. */
+    "12.4" },
   { "alpine319",
     { { "etc/os-release",
         "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\n"
@@ -694,7 +701,7 @@ static const struct distro_case distro_cases[] = {
     "rpm",
     "yum",
     "centos7.0",
-    "CentOS Linux 7 (Core)" },
+    "CentOS Linux release 7.9.2009 (Core)" },
   { "centos-stream9",
     { { "etc/os-release",
         "NAME=\"CentOS Stream\"\nVERSION=\"9\"\nID=\"centos\"\n"
@@ -706,7 +713,7 @@ static const struct distro_case distro_cases[] = {
     "rpm",
     "dnf",
     "centos-stream9",
-    "CentOS Stream 9" },
+    "CentOS Stream release 9" },
   { "almalinux9",
     { { "etc/os-release",
         "NAME=\"AlmaLinux\"\nID=\"almalinux\"\n"
@@ -720,7 +727,8 @@ static const struct distro_case distro_cases[] = {
     "rpm",
     "dnf",
     "redhat-based9.3",
-    "AlmaLinux 9.3 (Shamrock Pink Dolphin)" },
+    /* ID=almalinux is unknown to libguestfs: redhat-release decides. */
+    "AlmaLinux release 9.3 (Shamrock Pink Dolphin)" },
   { "old-rhel5 (no os-release)",
     { { "etc/redhat-release",
         "Red Hat Enterprise Linux Server release 5.11 (Tikanga)\n" } },
@@ -1005,6 +1013,339 @@ test_inspect_bsd (void **state)
   strv_clear (&w);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* btrfs subvolumes as filesystems */
+
+static void
+test_resolve_subvol (void **state)
+{
+  struct inspect_fs fs[] = {
+    { .device = "/dev/sda1", .type = "ext4", .uuid = "u-boot", .rootfd = -1 },
+    { .device = "/dev/sda2", .type = "btrfs", .uuid = "u-btr", .rootfd = -1 },
+    { .device = "btrfsvol:/dev/sda2/@", .type = "btrfs", .uuid = "u-btr",
+      .rootfd = -1 },
+    { .device = "btrfsvol:/dev/sda2/@home", .type = "btrfs", .uuid = "u-btr",
+      .rootfd = -1 },
+    { .device = "btrfsvol:/dev/sda2/@/var/lib/x", .type = "btrfs",
+      .uuid = "u-btr", .rootfd = -1 },
+  };
+  static const struct {
+    const char *spec, *options;
+    int idx;
+  } cases[] = {
+    { "UUID=u-btr", "defaults,subvol=@", 2 },
+    { "UUID=u-btr", "subvol=/@home,compress=zstd", 3 },
+    { "UUID=u-btr", "subvol=//@//var/lib/x/", 4 },
+    { "/dev/sda2", "subvol=@home", 3 },
+    { "UUID=u-btr", "defaults", 1 },         /* the default subvolume */
+    { "UUID=u-btr", NULL, 1 },
+    { "UUID=u-btr", "subvol=", 1 },
+    { "UUID=u-btr", "subvol=/", 1 },
+    { "UUID=u-btr", "subvol=@nothere", 1 },  /* not listed: the device */
+    { "UUID=u-btr", "subvolid=256", 1 },
+    { "UUID=u-boot", "subvol=@", 0 },        /* not btrfs */
+    { "UUID=nope", "subvol=@", -1 },
+    { "btrfsvol:/dev/sda2/@home", "subvol=@", 3 },
+  };
+  for (size_t i = 0; i < ARRAY_SIZE (cases); i++) {
+    struct inspect_fstab_entry e = { .spec = (char *)cases[i].spec,
+                                     .mountpoint = "/x",
+                                     .fstype = "btrfs",
+                                     .options = (char *)cases[i].options };
+    int got = inspect_resolve_fstab_entry (&e, fs, ARRAY_SIZE (fs));
+    if (got != cases[i].idx)
+      fail_msg ("%s %s: got %d, want %d", cases[i].spec,
+                cases[i].options ? cases[i].options : "(null)", got,
+                cases[i].idx);
+  }
+  assert_int_equal (inspect_resolve_fstab_entry (NULL, fs, ARRAY_SIZE (fs)),
+                    -1);
+  assert_int_equal (inspect_resolve_subvol (7, "subvol=@", fs, ARRAY_SIZE (fs)),
+                    7);
+  _cleanup_free_ char *d = inspect_btrfsvol_device ("/dev/sda2", "/@home");
+  assert_string_equal (d, "btrfsvol:/dev/sda2/@home");
+}
+
+/* A Linux root whose /usr is another filesystem (the second tree). */
+static char *usrtree;
+
+static void
+write_usr (const char *rel, const char *text)
+{
+  char *save = tree;
+  tree = usrtree;
+  write_text (rel, text);
+  tree = save;
+}
+
+static void
+write_usr_elf (const char *rel, unsigned machine)
+{
+  char *save = tree;
+  tree = usrtree;
+  write_elf (rel, machine, 2, 1);
+  tree = save;
+}
+
+static int
+usr_setup (void **state)
+{
+  usrtree = xstrdup ("/tmp/test-inspect-usr-XXXXXX");
+  if (!mkdtemp (usrtree))
+    return -1;
+  return tree_setup (state);
+}
+
+static int
+usr_teardown (void **state)
+{
+  if (usrtree)
+    nftw (usrtree, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  free (usrtree);
+  usrtree = NULL;
+  return tree_teardown (state);
+}
+
+/* inspect_root, then inspect_root_usr with fs[1] = the /usr tree. */
+static int
+run_inspect_usr (struct inspect_os *os, struct strv *w, int *ret_usr)
+{
+  _cleanup_close_ int rfd = open (tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int ufd = open (usrtree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  assert_true (rfd >= 0 && ufd >= 0);
+  struct inspect_fs fs[] = {
+    { .device = "/dev/sda2", .type = "ext4", .uuid = "r-uuid", .rootfd = rfd },
+    { .device = "/dev/sda3", .type = "ext4", .uuid = "u-uuid", .rootfd = ufd },
+  };
+  int r = inspect_root (rfd, "/dev/sda2", os, w);
+  if (r != 1)
+    return r;
+  *ret_usr = inspect_root_usr (os, fs, ARRAY_SIZE (fs), w);
+  return r;
+}
+
+static void
+test_inspect_usr_fs (void **state)
+{
+  struct inspect_os os;
+  struct strv w = { 0 };
+  int usr = -1;
+
+  /* Fedora/CoreOS-style merged /usr on its own filesystem: the root has
+   * /etc (os-release a dangling link to ../usr/lib/os-release), an empty
+   * /usr mountpoint and bin -> usr/bin. */
+  write_text ("etc/fstab", "UUID=r-uuid / ext4 defaults 0 1\n"
+                           "UUID=u-uuid /usr ext4 ro 0 2\n");
+  write_text ("etc/hostname", "usrsplit\n");
+  symlink_in ("etc/os-release", "../usr/lib/os-release");
+  mkdirs ("usr");
+  symlink_in ("bin", "usr/bin");
+  symlink_in ("lib", "usr/lib");
+  write_usr ("lib/os-release",
+             "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=40\n"
+             "PRETTY_NAME=\"Fedora Linux 40 (Server Edition)\"\n"
+             "BUILD_ID=b40\n");
+  write_usr_elf ("bin/bash", 183);
+  assert_int_equal (run_inspect_usr (&os, &w, &usr), 1);
+  assert_int_equal (usr, 1);
+  assert_string_equal (os.distro, "fedora");
+  assert_int_equal (os.major_version, 40);
+  assert_string_equal (os.product_name, "Fedora Linux 40 (Server Edition)");
+  assert_string_equal (os.arch, "aarch64");
+  assert_string_equal (os.hostname, "usrsplit");
+  assert_string_equal (os.build_id, "b40");
+  assert_string_equal (os.package_format, "rpm");
+  assert_string_equal (os.package_management, "dnf");
+  assert_string_equal (os.osinfo, "fedora40");
+  inspect_os_clear (&os);
+  strv_clear (&w);
+}
+
+static void
+test_inspect_usr_fs_merge (void **state)
+{
+  struct inspect_os os;
+  struct strv w = { 0 };
+  int usr = -1;
+
+  /* Debian with a separate (unmerged) /usr: the root's debian_version
+   * wins for distro, version and product; arch comes from /usr because
+   * the root's /bin has no known binary. */
+  write_text ("etc/fstab", "/dev/sda2 / ext4 defaults 0 1\n"
+                           "/dev/vda3 /usr ext4 defaults 0 2\n");
+  write_text ("etc/debian_version", "11.9\n");
+  mkdirs ("bin");
+  write_usr ("lib/os-release", "ID=debian\nVERSION_ID=\"11\"\n"
+                               "PRETTY_NAME=\"Debian GNU/Linux 11\"\n");
+  write_usr_elf ("bin/bash", 62);
+  assert_int_equal (run_inspect_usr (&os, &w, &usr), 1);
+  assert_int_equal (usr, 1);
+  assert_string_equal (os.distro, "debian");
+  assert_int_equal (os.major_version, 11);
+  assert_int_equal (os.minor_version, 9);
+  assert_string_equal (os.product_name, "11.9");
+  assert_string_equal (os.arch, "x86_64");
+  assert_string_equal (os.osinfo, "debian11");
+  inspect_os_clear (&os);
+  strv_clear (&w);
+
+  /* No /usr in the fstab: nothing is consulted. */
+  tree_teardown (NULL);
+  assert_int_equal (tree_setup (NULL), 0);
+  write_text ("etc/fstab", "/dev/sda2 / ext4 defaults 0 1\n");
+  symlink_in ("bin", "usr/bin");
+  assert_int_equal (run_inspect_usr (&os, &w, &usr), 1);
+  assert_int_equal (usr, 0);
+  assert_string_equal (os.distro, "unknown");
+  assert_string_equal (os.arch, "unknown");
+  inspect_os_clear (&os);
+
+  /* A complete root never reads /usr. */
+  tree_teardown (NULL);
+  assert_int_equal (tree_setup (NULL), 0);
+  make_linux_base ();
+  write_text ("etc/fstab", "/dev/sda2 / ext4 defaults 0 1\n"
+                           "/dev/sda3 /usr ext4 defaults 0 2\n");
+  write_text ("etc/os-release", "ID=ubuntu\nVERSION_ID=24.04\n"
+                                "PRETTY_NAME=\"Ubuntu 24.04 LTS\"\n");
+  assert_int_equal (run_inspect_usr (&os, &w, &usr), 1);
+  assert_int_equal (usr, 0);
+  assert_string_equal (os.product_name, "Ubuntu 24.04 LTS");
+  assert_string_equal (os.arch, "x86_64");
+  inspect_os_clear (&os);
+  strv_clear (&w);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Hostile trees: bounded in time and memory. */
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Peak RSS of this process, KiB. */
+static long
+peak_rss_kib (void)
+{
+  char line[256];
+  long kib = -1;
+  FILE *f = fopen ("/proc/self/status", "re");
+  if (!f)
+    return -1;
+  while (fgets (line, sizeof line, f))
+    if (strncmp (line, "VmHWM:", 6) == 0)
+      kib = strtol (line + 6, NULL, 10);
+  fclose (f);
+  return kib;
+}
+
+static void
+test_inspect_hostile_tree (void **state)
+{
+  struct inspect_os os;
+  struct strv w = { 0 };
+
+  /* Binary os-release; a symlink loop in /etc; lsb-release pointing at the
+   * host's os-release; an fstab of 100 000 lines, some of them garbage. */
+  write_elf ("bin/bash", 62, 2, 1);
+  unsigned char bin[4096];
+  for (size_t i = 0; i < sizeof bin; i++)
+    bin[i] = (unsigned char)(i * 131 + 7);
+  memcpy (bin + 100, "\nID=debian\nPRETTY_NAME=\"x\033[2Jy\"\n", 32);
+  write_file ("etc/os-release", bin, sizeof bin);
+  symlink_in ("etc/loop1", "loop2");
+  symlink_in ("etc/loop2", "loop1");
+  symlink_in ("etc/hostname", "loop1");
+  symlink_in ("etc/lsb-release", "/etc/os-release/../../../etc/os-release");
+  symlink_in ("etc/debian_version", "/proc/self/root/etc/debian_version");
+
+  _cleanup_free_ char *fstab = xcalloc (100000, 64);
+  size_t o = 0;
+  for (int i = 0; i < 100000; i++)
+    o += (size_t)snprintf (fstab + o, 64, i % 3 == 2 ? "garbage\\x%d\n"
+                                                     : "/dev/sda%d /m%d ext4 defaults 0 0\n",
+                           i, i);
+  write_file ("etc/fstab", fstab, o);
+
+  double t0 = now_s ();
+  int r = run_inspect (&os, &w);
+  double dt = now_s () - t0;
+  assert_int_equal (r, 1);
+  print_message ("hostile tree: %.3f s, %zu warnings, peak RSS %ld KiB\n", dt,
+                 w.n, peak_rss_kib ());
+  assert_true (dt < 5.0); /* generous for slow CI; ~0.1 s here */
+  assert_string_equal (os.distro, "debian");
+  /* Control characters are replaced, never passed through. */
+  assert_null (strchr (os.product_name, '\033'));
+  assert_string_equal (os.hostname, "unknown");
+  /* The first 10 000 entry lines are looked at; a third are garbage. */
+  assert_int_equal (os.n_fstab, 6667);
+  /* Skipped lines are reported, but the warnings stay few. */
+  bool saw_more = false, saw_line = false;
+  for (size_t i = 0; i < w.n; i++) {
+    saw_more |= strstr (w.v[i], "more than 10000 entries") != NULL;
+    saw_line |= strstr (w.v[i], "cannot parse") != NULL;
+  }
+  assert_true (saw_more);
+  assert_true (saw_line);
+  assert_true (w.n < 64);
+  inspect_os_clear (&os);
+  strv_clear (&w);
+}
+
+static void
+test_apps_huge_dpkg (void **state)
+{
+  struct inspect_os os;
+  struct strv w = { 0 };
+
+  /* A 100 MB dpkg status: read with a cap, listed up to the limits, and
+   * a warning says what was skipped. */
+  make_linux_base ();
+  write_text ("etc/debian_version", "12.5\n");
+  mkdirs ("var/lib/dpkg");
+  _cleanup_free_ char *path = xasprintf ("%s/var/lib/dpkg/status", tree);
+  FILE *f = fopen (path, "w");
+  assert_non_null (f);
+  size_t written = 0;
+  for (unsigned i = 0; written < 100u * 1024 * 1024; i++) {
+    int n = fprintf (f,
+                     "Package: pkg%u\nStatus: install ok installed\n"
+                     "Architecture: amd64\nVersion: 1:%u.0-%u\n"
+                     "Description: package %u\n some text for it\n\n",
+                     i, i, i, i);
+    assert_true (n > 0);
+    written += (size_t)n;
+  }
+  fclose (f);
+
+  assert_int_equal (run_inspect (&os, &w), 1);
+  assert_string_equal (os.package_format, "deb");
+  _cleanup_close_ int fd = open (tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  long rss0 = peak_rss_kib ();
+  double t0 = now_s ();
+  assert_int_equal (inspect_applications (fd, &os, &w), 0);
+  double dt = now_s () - t0;
+  long rss1 = peak_rss_kib ();
+  print_message ("100 MB dpkg status: %.3f s, %zu apps, %zu warnings, "
+                 "peak RSS %ld -> %ld KiB\n",
+                 dt, os.n_apps, w.n, rss0, rss1);
+  assert_true (os.n_apps > 0);
+  assert_true (w.n >= 1);
+  assert_true (w.n < 16);
+  assert_true (dt < 10.0);
+  /* Streamed, not slurped: far less than the file's 100 MB. */
+  if (rss0 > 0 && rss1 > 0)
+    assert_true (rss1 - rss0 < 64 * 1024);
+  inspect_os_clear (&os);
+  strv_clear (&w);
+}
+
 int
 main (void)
 {
@@ -1027,6 +1368,15 @@ main (void)
     cmocka_unit_test_setup_teardown (test_inspect_not_root, tree_setup,
                                      tree_teardown),
     cmocka_unit_test_setup_teardown (test_inspect_bsd, tree_setup,
+                                     tree_teardown),
+    cmocka_unit_test (test_resolve_subvol),
+    cmocka_unit_test_setup_teardown (test_inspect_usr_fs, usr_setup,
+                                     usr_teardown),
+    cmocka_unit_test_setup_teardown (test_inspect_usr_fs_merge, usr_setup,
+                                     usr_teardown),
+    cmocka_unit_test_setup_teardown (test_inspect_hostile_tree, tree_setup,
+                                     tree_teardown),
+    cmocka_unit_test_setup_teardown (test_apps_huge_dpkg, tree_setup,
                                      tree_teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

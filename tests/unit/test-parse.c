@@ -876,6 +876,30 @@ test_fstab_huge (void **state)
   parse_fstab_free (e, n);
   strv_clear (&w);
 
+  /* 100 000 lines, every other one garbage: ten bad lines are named, the
+   * others counted in one warning; at most PARSE_FSTAB_MAX are looked at. */
+  const size_t many = 100000;
+  size_t mcap = many * 40 + 1, mlen = 0;
+  _cleanup_free_ char *mixed = xcalloc (mcap, 1);
+  for (size_t i = 0; i < many; i++)
+    mlen += (size_t)snprintf (mixed + mlen, mcap - mlen,
+                              i % 2 ? "\x01\xff junk\n" : "LABEL=l%zu /m%zu xfs\n",
+                              i, i);
+  assert_int_equal (parse_fstab (mixed, mlen, "X", &e, &n, &w), 0);
+  assert_int_equal (n, PARSE_FSTAB_MAX / 2);
+  size_t named = 0, counted = 0, capped = 0;
+  for (size_t i = 0; i < w.n; i++) {
+    named += strstr (w.v[i], ": cannot parse, line ignored") != NULL;
+    counted += strstr (w.v[i], "4990 more lines cannot be parsed") != NULL;
+    capped += strstr (w.v[i], "more than 10000 entries") != NULL;
+  }
+  assert_int_equal (named, 10);
+  assert_int_equal (counted, 1);
+  assert_int_equal (capped, 1);
+  assert_int_equal (w.n, 12);
+  parse_fstab_free (e, n);
+  strv_clear (&w);
+
   /* One 3 MiB line with no newline. */
   const size_t huge = 3 * 1024 * 1024;
   _cleanup_free_ char *line = xcalloc (huge + 1, 1);
