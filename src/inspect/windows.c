@@ -611,20 +611,16 @@ read_uninstall (hive_h *h, const char *key, const char *device,
       continue;
     }
     a.display_name = TAKE_PTR (display);
-    static const struct {
-      const char *value;
-      size_t field;
-      bool multiline;
-    } fields[] = {
-      { "DisplayVersion", offsetof (struct inspect_app, version), false },
-      { "InstallLocation", offsetof (struct inspect_app, install_path), false },
-      { "Publisher", offsetof (struct inspect_app, publisher), false },
-      { "URLInfoAbout", offsetof (struct inspect_app, url), false },
-      { "Comments", offsetof (struct inspect_app, description), true },
+    static const char *const values[] = {
+      "DisplayVersion", "InstallLocation", "Publisher", "URLInfoAbout",
+      "Comments",
     };
-    for (size_t k = 0; k < ARRAY_SIZE (fields); k++) {
-      char **field = (char **) ((char *) &a + fields[k].field);
-      r = app_value (h, child, fields[k].value, fields[k].multiline, field);
+    char **fields[] = { &a.version, &a.install_path, &a.publisher, &a.url,
+                        &a.description };
+    for (size_t k = 0; k < ARRAY_SIZE (values); k++) {
+      /* Comments may span lines, as descriptions do. */
+      r = app_value (h, child, values[k], fields[k] == &a.description,
+                     fields[k]);
       if (r == -ENOMEM) {
         app_fields_free (&a);
         return r;
