@@ -166,13 +166,8 @@ exists_in_root (int rootfd, const char *path)
 }
 
 int
-read_file_in_root (int rootfd, const char *path, size_t max, char **ret,
-                   size_t *ret_len)
+read_fd_capped (int fd, size_t max, char **ret, size_t *ret_len)
 {
-  _cleanup_close_ int fd = open_in_root (rootfd, path,
-                                         O_RDONLY | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0)
-    return fd;
   struct stat st;
   if (fstat (fd, &st) < 0)
     return -errno;
@@ -209,6 +204,17 @@ read_file_in_root (int rootfd, const char *path, size_t max, char **ret,
     *ret_len = len;
   *ret = TAKE_PTR (buf);
   return 0;
+}
+
+int
+read_file_in_root (int rootfd, const char *path, size_t max, char **ret,
+                   size_t *ret_len)
+{
+  _cleanup_close_ int fd = open_in_root (rootfd, path,
+                                         O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return fd;
+  return read_fd_capped (fd, max, ret, ret_len);
 }
 
 ssize_t

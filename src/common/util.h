@@ -54,6 +54,9 @@ bool exists_in_root (int rootfd, const char *path);
 int read_file_in_root (int rootfd, const char *path, size_t max, char **ret,
                        size_t *ret_len);
 
+/* The same on an open fd (a regular file; -EINVAL otherwise). */
+int read_fd_capped (int fd, size_t max, char **ret, size_t *ret_len);
+
 /* Read at most max bytes from the start of a guest file (for headers).
  * Returns bytes read >= 0, or -errno. */
 ssize_t read_head_in_root (int rootfd, const char *path, void *buf, size_t max);

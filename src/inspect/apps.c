@@ -737,28 +737,7 @@ src_read_small (const struct apps_src *s, const char *path, size_t max,
   _cleanup_close_ int fd = src_open (s, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return fd;
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return -errno;
-  if (!S_ISREG (st.st_mode))
-    return -EINVAL;
-  if ((uint64_t) st.st_size > max)
-    return -EFBIG;
-  _cleanup_free_ char *buf = xcalloc (max + 1, 1);
-  size_t len = 0;
-  while (len < max) {
-    ssize_t r = read (fd, buf + len, max - len);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return -errno;
-    if (r == 0)
-      break;
-    len += (size_t) r;
-  }
-  *ret = TAKE_PTR (buf);
-  *ret_len = len;
-  return 0;
+  return read_fd_capped (fd, max, ret, ret_len);
 }
 
 #define PACMAN_DESC_MAX (64u * 1024)
