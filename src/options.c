@@ -115,14 +115,19 @@ mount_arg_clear (struct mount_arg *m)
 int
 options_parse_mount (const char *arg, struct mount_arg *ret, char **ret_msg)
 {
-  /* DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]].  The device may itself contain
-   * no ':' (device names, UUID=..., LABEL=... never do in practice). */
+  /* DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]].  Device names, UUID=, LABEL=
+   * never contain ':' in practice; btrfsvol: names are handled below. */
   struct mount_arg m = { 0 };
   const char *p = arg, *colon;
   char **fields[] = { &m.device, &m.mountpoint, &m.options, &m.fstype };
 
   for (size_t i = 0; i < ARRAY_SIZE (fields); i++) {
-    colon = i < ARRAY_SIZE (fields) - 1 ? strchr (p, ':') : NULL;
+    /* A btrfs subvolume is named "btrfsvol:/dev/sda2/@home": that first
+     * colon is part of the device. */
+    const char *from = p;
+    if (i == 0 && strncmp (p, "btrfsvol:", 9) == 0)
+      from = p + 9;
+    colon = i < ARRAY_SIZE (fields) - 1 ? strchr (from, ':') : NULL;
     size_t len = colon ? (size_t) (colon - p) : strlen (p);
     *fields[i] = strndup (p, len);
     if (!*fields[i]) {

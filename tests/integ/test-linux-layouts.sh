@@ -52,6 +52,13 @@ grep -q '^ID=ubuntu$' "$mp/etc/os-release" || fail "/etc/os-release is not Ubunt
 ngm_umount "$mp"
 assert_no_leaks
 
+# -m with subvolume names (the "btrfsvol:" prefix has a colon of its own).
+ngm_mount -a "$img" -m btrfsvol:/dev/sda/@:/ -m btrfsvol:/dev/sda/@home:/home "$mp"
+assert_file_eq "$mp/marker-root" "$MARKER"
+assert_file_eq "$mp/home/alice/marker-home" "$MARKER"
+ngm_umount "$mp"
+assert_no_leaks
+
 # --- default subvolume "root": the device itself is the root --------------
 note "default-subvol"
 img=$(layout_image default-subvol)

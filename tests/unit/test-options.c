@@ -138,6 +138,19 @@ test_mount_arg (void **state)
   free (m.mountpoint);
   free (m.fstype);
 
+  assert_int_equal (options_parse_mount ("btrfsvol:/dev/sda2/@home:/home",
+                                         &m, &msg),
+                    0);
+  assert_string_equal (m.device, "btrfsvol:/dev/sda2/@home");
+  assert_string_equal (m.mountpoint, "/home");
+  free (m.device);
+  free (m.mountpoint);
+  assert_int_equal (options_parse_mount ("btrfsvol:/dev/sda2/@", &m, &msg), 0);
+  assert_string_equal (m.device, "btrfsvol:/dev/sda2/@");
+  assert_string_equal (m.mountpoint, "/");
+  free (m.device);
+  free (m.mountpoint);
+
   assert_int_equal (options_parse_mount (":/boot", &m, &msg), -EINVAL);
   assert_non_null (strstr (msg, "empty device name"));
   free (msg);
