@@ -5,11 +5,20 @@
  * process: a hostile database that crashes or hangs sqlite, ndb or the
  * BerkeleyDB reader only costs the child, the macro changes (_dbpath,
  * _db_backend) never touch this process's librpm state, and the child is
- * killed after RPM_CHILD_TIMEOUT seconds.
+ * killed after RPM_CHILD_TIMEOUT seconds, or once it has written nothing
+ * for RPM_CHILD_IDLE seconds (bdb_ro loops for ever on an overflow page
+ * that names itself as the next one; reading a header never takes long:
+ * the copy is at most APPS_DB_MAX bytes).
  *
  * The child writes one record per header: RPM_NFIELDS strings, each ended
  * by a NUL (header strings cannot contain one); the parent reads at most
  * APPS_BYTES_MAX bytes and APPS_MAX records, and cleans every field.
+ *
+ * A damaged database does not always make the iterator fail: bdb_ro and
+ * sqlite end the iteration early and only say so through rpmlog at error
+ * level.  The child counts those messages and then exits with
+ * CHILD_DAMAGED, so the packages read so far are kept and the caller still
+ * gets an error to warn about.
  */
 #include <config.h>
 
@@ -17,6 +26,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +48,12 @@
 #include "common/util.h"
 #include "inspect/apps.h"
 
-#define RPM_CHILD_TIMEOUT 120   /* seconds */
+#define RPM_CHILD_TIMEOUT 120   /* seconds, in all */
+#define RPM_CHILD_IDLE 15       /* seconds without a byte of output */
+
+/* Exit codes of the child besides 0. */
+enum { CHILD_CONFIG = 2, CHILD_TS, CHILD_OPEN, CHILD_ITERATE, CHILD_WRITE,
+       CHILD_DAMAGED };
 
 enum { F_NAME, F_EPOCH, F_VERSION, F_RELEASE, F_ARCH, F_URL, F_SUMMARY,
        F_DESCRIPTION, RPM_NFIELDS };
@@ -46,9 +61,13 @@ enum { F_NAME, F_EPOCH, F_VERSION, F_RELEASE, F_ARCH, F_URL, F_SUMMARY,
 /* ---------------------------------------------------------------------- */
 /* Child. */
 
+static unsigned rpm_errors;   /* rpmlog messages at error level or worse */
+
 static int
 rpm_log_quiet (rpmlogRec rec, rpmlogCallbackData data)
 {
+  if (rpmlogRecPriority (rec) <= RPMLOG_ERR)
+    rpm_errors++;
   return 0;   /* handled: nothing reaches stderr */
 }
 
@@ -73,24 +92,24 @@ child_list (int out, const char *dbdir, const char *backend)
 {
   rpmlogSetCallback (rpm_log_quiet, NULL);
   if (rpmReadConfigFiles (NULL, NULL) != 0)
-    return 2;
+    return CHILD_CONFIG;
   rpmPushMacro (NULL, "_dbpath", NULL, dbdir, RMIL_CMDLINE);
   rpmPushMacro (NULL, "_db_backend", NULL, backend, RMIL_CMDLINE);
 
   rpmts ts = rpmtsCreate ();
   if (!ts)
-    return 3;
+    return CHILD_TS;
   rpmtsSetRootDir (ts, "/");
   rpmtsSetVSFlags (ts, RPMVSF_MASK_NODIGESTS | RPMVSF_MASK_NOSIGNATURES
                            | RPMVSF_NOHDRCHK);
   if (rpmtsOpenDB (ts, O_RDONLY) != 0) {
     rpmtsFree (ts);
-    return 4;
+    return CHILD_OPEN;
   }
   rpmdbMatchIterator mi = rpmtsInitIterator (ts, RPMDBI_PACKAGES, NULL, 0);
   if (!mi) {
     rpmtsFree (ts);
-    return 5;
+    return CHILD_ITERATE;
   }
   Header h;
   int status = 0;
@@ -112,28 +131,38 @@ child_list (int out, const char *dbdir, const char *backend)
     for (size_t i = 0; i < RPM_NFIELDS && status == 0; i++) {
       const char *v = f[i] ? f[i] : "";
       if (write_all (out, v, strlen (v) + 1) < 0)
-        status = 6;
+        status = CHILD_WRITE;
     }
     if (status)
       break;
   }
   rpmdbFreeIterator (mi);
   rpmtsFree (ts);
+  if (status == 0 && rpm_errors > 0)
+    status = CHILD_DAMAGED;
   return status;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Parent. */
 
+static int64_t
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *
 child_error (int code)
 {
   switch (code) {
-  case 2: return "librpm cannot read its configuration";
-  case 3: return "librpm cannot create a transaction set";
-  case 4: return "librpm cannot open the database";
-  case 5: return "librpm cannot iterate the database";
-  case 6: return "the listing was cut short";
+  case CHILD_CONFIG: return "librpm cannot read its configuration";
+  case CHILD_TS: return "librpm cannot create a transaction set";
+  case CHILD_OPEN: return "librpm cannot open the database";
+  case CHILD_ITERATE: return "librpm cannot iterate the database";
+  case CHILD_WRITE: return "the listing was cut short";
   default: return "librpm failed";
   }
 }
@@ -229,25 +258,36 @@ apps_rpm_read_db (const char *dbdir, const char *backend, struct apps_list *l,
 
   size_t cap = 1 << 20, len = 0;
   _cleanup_free_ char *buf = xcalloc (cap, 1);
-  time_t deadline = time (NULL) + RPM_CHILD_TIMEOUT;
-  bool timed_out = false, too_big = false;
+  const int64_t start = now_ms ();
+  int64_t last = start;   /* when the child last wrote */
+  enum { END_EOF, END_TIMEOUT, END_IDLE, END_TOO_BIG, END_ERROR } end;
+  int read_err = 0;
   for (;;) {
-    int left = (int) (deadline - time (NULL));
+    int64_t t = now_ms ();
+    int64_t left = start + RPM_CHILD_TIMEOUT * 1000 - t;
+    int64_t idle_left = last + RPM_CHILD_IDLE * 1000 - t;
     if (left <= 0) {
-      timed_out = true;
+      end = END_TIMEOUT;
+      break;
+    }
+    if (idle_left <= 0) {
+      end = END_IDLE;
       break;
     }
     struct pollfd pfd = { .fd = in, .events = POLLIN };
-    int pr = poll (&pfd, 1, left * 1000);
+    int pr = poll (&pfd, 1, (int) (left < idle_left ? left : idle_left));
     if (pr < 0 && errno == EINTR)
       continue;
-    if (pr <= 0) {
-      timed_out = pr == 0;
+    if (pr < 0) {
+      read_err = errno;
+      end = END_ERROR;
       break;
     }
+    if (pr == 0)
+      continue;   /* the limits are checked above */
     if (len == cap) {
       if (cap >= APPS_BYTES_MAX) {
-        too_big = true;
+        end = END_TOO_BIG;
         break;
       }
       cap *= 2;
@@ -256,31 +296,58 @@ apps_rpm_read_db (const char *dbdir, const char *backend, struct apps_list *l,
     ssize_t r = read (in, buf + len, cap - len);
     if (r < 0 && errno == EINTR)
       continue;
-    if (r <= 0)
+    if (r < 0) {
+      read_err = errno;
+      end = END_ERROR;
       break;
+    }
+    if (r == 0) {
+      end = END_EOF;
+      break;
+    }
     len += (size_t) r;
+    last = now_ms ();
   }
-  if (timed_out || too_big)
+  if (end != END_EOF)
     kill (pid, SIGKILL);
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
 
-  if (timed_out)
+  if (end == END_ERROR)
+    return set_errmsg (ret_msg, -read_err, "reading from librpm: %s",
+                       strerror (read_err));
+  if (end == END_TIMEOUT || end == END_IDLE) {
+    /* Keep what was listed before librpm got stuck. */
+    size_t before = l->n;
+    parse_records (buf, len, l);
+    if (end == END_TIMEOUT)
+      return set_errmsg (ret_msg, -ETIMEDOUT,
+                         "librpm did not finish within %d seconds "
+                         "(%zu packages read)",
+                         RPM_CHILD_TIMEOUT, l->n - before);
     return set_errmsg (ret_msg, -ETIMEDOUT,
-                       "librpm did not finish within %d seconds",
-                       RPM_CHILD_TIMEOUT);
+                       "librpm made no progress for %d seconds "
+                       "(%zu packages read)",
+                       RPM_CHILD_IDLE, l->n - before);
+  }
+  bool too_big = end == END_TOO_BIG;
   if (!too_big && WIFSIGNALED (status))
     return set_errmsg (ret_msg, -EIO, "librpm crashed (signal %d)",
                        WTERMSIG (status));
-  if (!too_big && WIFEXITED (status) && WEXITSTATUS (status) != 0
-      && WEXITSTATUS (status) != 6)
-    return set_errmsg (ret_msg, -EIO, "%s",
-                       child_error (WEXITSTATUS (status)));
+  int code = !too_big && WIFEXITED (status) ? WEXITSTATUS (status) : 0;
+  if (code != 0 && code != CHILD_WRITE && code != CHILD_DAMAGED)
+    return set_errmsg (ret_msg, -EIO, "%s", child_error (code));
+  size_t before = l->n;
   parse_records (buf, len, l);
   if (too_big)
     l->truncated = true;
-  log_debug (LOG_CAT_INSPECT, "rpm (%s): %zu bytes of records, %zu applications",
-             backend, len, l->n);
+  log_debug (LOG_CAT_INSPECT, "rpm (%s): %zu bytes of records, %zu applications%s",
+             backend, len, l->n - before,
+             code == CHILD_DAMAGED ? ", librpm reported errors" : "");
+  if (code == CHILD_DAMAGED)
+    return set_errmsg (ret_msg, -EIO,
+                       "librpm found it damaged (%zu packages read before that)",
+                       l->n - before);
   return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -549,6 +550,29 @@ check_rpm_apps (const struct inspect_os *os)
   assert_int_equal (os->apps[0].epoch, 0);
 }
 
+static double
+now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Whatever is listed from a damaged database is one of the real packages,
+ * whole. */
+static void
+assert_clean_rpm (const struct inspect_os *os)
+{
+  static const char *const names[] = { "alpha", "beta", "gamma" };
+  for (size_t i = 0; i < os->n_apps; i++) {
+    bool known = false;
+    for (size_t k = 0; k < 3; k++)
+      known = known || strcmp (os->apps[i].name, names[k]) == 0;
+    assert_true (known);
+    assert_str (os->apps[i].arch, "noarch");
+  }
+}
+
 static void
 rpm_case (const char *backend, const char *guest_dir)
 {
@@ -596,6 +620,185 @@ test_rpm_sqlite (void **state)
   rpm_case ("sqlite", "usr/lib/sysimage/rpm");
 }
 
+/* rpm: a BerkeleyDB "Packages" database (RHEL/CentOS 7 and older), read by
+ * librpm's bdb_ro backend.  Debian's rpm cannot write one, so it is built
+ * with db_load from the header blobs of a sqlite rpmdb: a hash database
+ * whose keys are the header numbers as 4-byte integers in the guest's byte
+ * order, plus the key 0 record holding the next free header number, as rpm
+ * before 4.16 wrote it. */
+static bool
+make_bdb (const char *sqlite_dir, const char *order, int pagesize,
+          const char *dbdir)
+{
+  char cmd[4096];
+  snprintf (cmd, sizeof cmd,
+            "set -e; load=$(command -v db5.3_load || command -v db_load)\n"
+            "mkdir -p %s\n"
+            "{ printf 'VERSION=3\\nformat=bytevalue\\ntype=hash\\n"
+            "db_pagesize=%d\\nHEADER=END\\n'\n"
+            "  sqlite3 %s/rpmdb.sqlite \"select hnum, hex(blob) from Packages "
+            "union all select 0, (select max(hnum) + 1 from Packages)\" |\n"
+            "  awk -F'|' -v o=%s '\n"
+            "    function key(n,  h) {\n"
+            "      h = sprintf(\"%%08x\", n)\n"
+            "      return o == \"le\" ? substr(h, 7, 2) substr(h, 5, 2) "
+            "substr(h, 3, 2) substr(h, 1, 2) : h }\n"
+            "    { print \" \" key($1); "
+            "print \" \" ($1 == 0 ? key($2) : tolower($2)) }'\n"
+            "  echo DATA=END; } > %s/dump\n"
+            "$load -c db_lorder=%s -f %s/dump %s/Packages\n"
+            "rm -f %s/dump\n",
+            dbdir, pagesize, sqlite_dir, order, tree,
+            strcmp (order, "le") == 0 ? "1234" : "4321", tree, dbdir, tree);
+  return run (cmd) == 0;
+}
+
+static void
+test_rpm_bdb (void **state)
+{
+  if (run ("{ command -v rpmbuild && command -v rpm && command -v sqlite3 && "
+           "{ command -v db5.3_load || command -v db_load; }; } >/dev/null && "
+           "rpm --showrc | grep -q '^available backends.*bdb_ro'") != 0)
+    skip ();
+  char src[512], dbdir[512];
+  snprintf (src, sizeof src, "%s/scratch-sqlite", tree);
+  snprintf (dbdir, sizeof dbdir, "%s/var/lib/rpm", tree);
+  assert_true (make_rpmdb ("sqlite", src));
+
+  /* Little-endian with overflow pages (the usual 4 KiB pages: every
+   * header is a "big" item), little-endian with the headers on the hash
+   * pages, and big-endian (s390x, ppc64) with headers chained over many
+   * 512-byte overflow pages. */
+  static const struct {
+    const char *order;
+    int pagesize;
+  } v[] = { { "le", 4096 }, { "le", 16384 }, { "be", 512 } };
+  _cleanup_close_ int fd = open_tree ();
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+    char cmd[1024];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dbdir);
+    assert_int_equal (run (cmd), 0);
+    assert_true (make_bdb (src, v[i].order, v[i].pagesize, dbdir));
+    /* What a RHEL 7 /var/lib/rpm also holds: index databases and the
+     * BerkeleyDB environment; only Packages is needed. */
+    put ("var/lib/rpm/Name", "not a database", 14);
+    put ("var/lib/rpm/__db.001", "", 0);
+
+    struct inspect_os os = { .root_device = xstrdup ("/dev/sda1"),
+                             .package_format = xstrdup ("rpm") };
+    struct strv warnings = { 0 };
+    assert_int_equal (inspect_applications (fd, &os, &warnings), 0);
+    for (size_t k = 0; k < warnings.n; k++)
+      print_message ("warning: %s\n", warnings.v[k]);
+    assert_int_equal (warnings.n, 0);
+    check_rpm_apps (&os);
+    inspect_os_clear (&os);
+    strv_clear (&warnings);
+  }
+  assert_int_equal (run ("ls -d ${TMPDIR:-/tmp}/nguestmount-rpmdb.* "
+                         ">/dev/null 2>&1"),
+                    2);
+
+  /* Damaged databases: a warning naming the device, only valid packages,
+   * and librpm never runs unbounded. */
+  static const struct {
+    const char *what, *damage, *warning;
+    size_t max_apps;
+  } h[] = {
+    { "the meta page intact, every other page random",
+      "s=$(stat -c %s $f); head -c $((s - 4096)) /dev/urandom | "
+      "dd of=$f bs=4096 seek=1 conv=notrunc status=none",
+      "damaged", 0 },
+    { "the last page cut off",
+      "truncate -s -4096 $f",
+      "damaged", 2 },
+    /* bdb_ro follows an empty overflow page that names itself as the next
+     * one for ever: the child is stopped after RPM_CHILD_IDLE seconds. */
+    { "every overflow page empty and pointing at itself",
+      "s=$(stat -c %s $f); for i in $(seq 1 $((s / 4096 - 1))); do "
+      "  t=$(od -A n -t u1 -j $((i * 4096 + 25)) -N 1 $f); "
+      "  [ $t = 7 ] || continue; "
+      "  printf \"$(printf '\\\\%03o' $((i & 255)) $((i >> 8 & 255)) 0 0)\" | "
+      "  dd of=$f bs=1 seek=$((i * 4096 + 16)) conv=notrunc status=none; "
+      "  printf '\\0\\0' | "
+      "  dd of=$f bs=1 seek=$((i * 4096 + 22)) conv=notrunc status=none; "
+      "done",
+      "no progress", 0 },
+  };
+  for (size_t i = 0; i < sizeof h / sizeof *h; i++) {
+    char cmd[2048];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dbdir);
+    assert_int_equal (run (cmd), 0);
+    assert_true (make_bdb (src, "le", 4096, dbdir));
+    snprintf (cmd, sizeof cmd, "set -e; f=%s/Packages; %s", dbdir,
+              h[i].damage);
+    assert_int_equal (run (cmd), 0);
+
+    struct inspect_os os = { .root_device = xstrdup ("/dev/sda1"),
+                             .package_format = xstrdup ("rpm") };
+    struct strv warnings = { 0 };
+    double t0 = now ();
+    assert_int_equal (inspect_applications (fd, &os, &warnings), 0);
+    double dt = now () - t0;
+    print_message ("%s: %zu packages in %.1f s: %s\n", h[i].what, os.n_apps,
+                   dt, warnings.n ? warnings.v[0] : "(no warning)");
+    assert_true (dt < 30);
+    assert_true (os.n_apps <= h[i].max_apps);
+    assert_int_equal (warnings.n, 1);
+    assert_non_null (strstr (warnings.v[0], "/dev/sda1"));
+    assert_non_null (strstr (warnings.v[0], h[i].warning));
+    assert_clean_rpm (&os);
+    inspect_os_clear (&os);
+    strv_clear (&warnings);
+  }
+  assert_int_equal (run ("ls -d ${TMPDIR:-/tmp}/nguestmount-rpmdb.* "
+                         ">/dev/null 2>&1"),
+                    2);
+}
+
+/* A 10 GB rpm database (sparse: it costs no disk) is refused with a
+ * warning at once, by its size, and nothing of it is copied. */
+static void
+test_rpm_huge (void **state)
+{
+  static const char *const files[] = {
+    "var/lib/rpm/Packages",
+    "usr/lib/sysimage/rpm/rpmdb.sqlite",
+    /* The cap is on all files together: a small database with a huge
+     * write-ahead log is refused too. */
+    "usr/lib/sysimage/rpm/rpmdb.sqlite-wal",
+  };
+  _cleanup_close_ int fd = open_tree ();
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    char path[512], cmd[1024];
+    snprintf (cmd, sizeof cmd, "rm -rf %s/var %s/usr", tree, tree);
+    assert_int_equal (run (cmd), 0);
+    if (i == 2)
+      put ("usr/lib/sysimage/rpm/rpmdb.sqlite", "SQLite format 3", 16);
+    put (files[i], "", 0);
+    snprintf (path, sizeof path, "%s/%s", tree, files[i]);
+    assert_int_equal (truncate (path, 10000000000LL), 0);
+
+    struct inspect_os os = { .root_device = xstrdup ("/dev/sda1"),
+                             .package_format = xstrdup ("rpm") };
+    struct strv warnings = { 0 };
+    double t0 = now ();
+    assert_int_equal (inspect_applications (fd, &os, &warnings), 0);
+    double dt = now () - t0;
+    print_message ("%s: refused in %.3f s\n", files[i], dt);
+    assert_true (dt < 1.0);
+    assert_int_equal (os.n_apps, 0);
+    assert_int_equal (warnings.n, 1);
+    assert_non_null (strstr (warnings.v[0], "/dev/sda1"));
+    assert_non_null (strstr (warnings.v[0], "larger than"));
+    inspect_os_clear (&os);
+    strv_clear (&warnings);
+    assert_int_equal (run ("ls -d ${TMPDIR:-/tmp}/nguestmount-rpmdb.* "
+                           ">/dev/null 2>&1"),
+                      2);
+  }
+}
+
 static void
 test_rpm_ndb (void **state)
 {
@@ -620,6 +823,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_rpm_sqlite, tree_setup,
                                      tree_teardown),
     cmocka_unit_test_setup_teardown (test_rpm_ndb, tree_setup, tree_teardown),
+    cmocka_unit_test_setup_teardown (test_rpm_bdb, tree_setup, tree_teardown),
+    cmocka_unit_test_setup_teardown (test_rpm_huge, tree_setup, tree_teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
