@@ -29,11 +29,11 @@ packages=(
   libudev-dev libjson-c-dev libssl-dev libcmocka-dev libxml2-dev librpm-dev zlib1g-dev
   libhivex-dev libbtrfsutil-dev
   # run time
-  fuse3 qemu-utils util-linux kmod ntfs-3g fusefat exfat-fuse
+  fuse3 qemu-utils util-linux mount kmod ntfs-3g fusefat exfat-fuse
   # tests and fixtures
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk squashfs-tools
   debootstrap wget ca-certificates jq python3 attr procps psmisc
-  libxml2-utils rpm sqlite3 db5.3-util libhivex-bin libwin-hivex-perl
+  mdadm cryptsetup-bin lvm2 libxml2-utils rpm sqlite3 db5.3-util libhivex-bin libwin-hivex-perl
 )
 
 say () { printf 'setup: %s\n' "$*" >&2; }
