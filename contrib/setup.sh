@@ -33,7 +33,7 @@ packages=(
   # tests and fixtures
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk squashfs-tools
   debootstrap wget ca-certificates jq python3 attr procps psmisc
-  mdadm cryptsetup-bin lvm2 libxml2-utils rpm sqlite3 db5.3-util libhivex-bin libwin-hivex-perl
+  mdadm cryptsetup-bin lvm2 mtools libxml2-utils rpm sqlite3 db5.3-util libhivex-bin libwin-hivex-perl
 )
 
 say () { printf 'setup: %s\n' "$*" >&2; }
