@@ -273,9 +273,9 @@ join_messages (const struct strv *msgs)
  * tells an option that was refused before the superblock was even looked
  * at (no other rung can help then). */
 static int
-mount_configure (int fsfd, const char *source, const char *options,
-                 bool readonly, const char *rung_option, unsigned *attr,
-                 bool *ret_config_failed)
+mount_configure (int fsfd, const char *fstype, const char *source,
+                 const char *options, bool readonly, const char *rung_option,
+                 unsigned *attr, bool *ret_config_failed)
 {
   int r;
 
@@ -284,6 +284,13 @@ mount_configure (int fsfd, const char *source, const char *options,
     return -errno;
   if (readonly && fsconfig (fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0)
     return -errno;
+  /* XFS refuses a second filesystem with the same UUID anywhere on the
+   * host: clones of one VM, two copies of an image, or a guest made from
+   * the host's own image.  Our mounts are private, so the check protects
+   * nothing here. */
+  if (strcmp (fstype, "xfs") == 0
+      && fsconfig (fsfd, FSCONFIG_SET_FLAG, "nouuid", NULL, 0) < 0)
+    log_debug (LOG_CAT_MOUNT, "xfs: nouuid refused: %m");
   r = config_options (fsfd, options, attr);
   if (r < 0)
     return r;
@@ -325,8 +332,8 @@ mount_once (const char *source, const char *fstype, const char *options,
   }
 
   unsigned attr = 0;
-  r = mount_configure (fsfd, source, options, readonly, rung_option, &attr,
-                       ret_config_failed);
+  r = mount_configure (fsfd, fstype, source, options, readonly, rung_option,
+                       &attr, ret_config_failed);
   if (r == 0) {
     attr |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     if (readonly)
