@@ -528,19 +528,8 @@ normalise_mountpoint (const char *mp)
     }
     strv_push (&parts, xstrdup (t));
   }
-  char *out;
-  if (parts.n == 0)
-    out = xstrdup ("/");
-  else {
-    size_t len = 1;
-    for (size_t i = 0; i < parts.n; i++)
-      len += strlen (parts.v[i]) + 1;
-    out = xcalloc (len, 1);
-    for (size_t i = 0; i < parts.n; i++) {
-      strcat (out, "/");
-      strcat (out, parts.v[i]);
-    }
-  }
+  _cleanup_free_ char *joined = strv_join (&parts, "/");
+  char *out = xasprintf ("/%s", joined);
   strv_clear (&parts);
   return out;
 }
@@ -739,16 +728,7 @@ place_mounts (struct ctx *c, char **ret_msg)
       struct strv names = { 0 };
       for (size_t i = 0; i < insp->n_fs; i++)
         strv_push (&names, xstrdup (insp->fs[i].device));
-      _cleanup_free_ char *list = NULL;
-      size_t len = 1;
-      for (size_t i = 0; i < names.n; i++)
-        len += strlen (names.v[i]) + 1;
-      list = xcalloc (len, 1);
-      for (size_t i = 0; i < names.n; i++) {
-        if (i)
-          strcat (list, " ");
-        strcat (list, names.v[i]);
-      }
+      _cleanup_free_ char *list = strv_join (&names, " ");
       strv_clear (&names);
       return set_errmsg (ret_msg, -ENOENT,
                          "-m %s: no such device in the guest (found: %s)",
@@ -800,15 +780,11 @@ place_all (struct ctx *c)
 static char *
 root_ids (const struct inspection *insp)
 {
-  size_t len = 1;
+  struct strv ids = { 0 };
   for (size_t k = 0; k < insp->n_os; k++)
-    len += strlen (insp->os[k].root_id) + 1;
-  char *s = xcalloc (len, 1);
-  for (size_t k = 0; k < insp->n_os; k++) {
-    if (k)
-      strcat (s, " ");
-    strcat (s, insp->os[k].root_id);
-  }
+    strv_push (&ids, xstrdup (insp->os[k].root_id));
+  char *s = strv_join (&ids, " ");
+  strv_clear (&ids);
   return s;
 }
 

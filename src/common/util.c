@@ -107,6 +107,21 @@ strv_contains (const struct strv *s, const char *str)
   return false;
 }
 
+char *
+strv_join (const struct strv *s, const char *sep)
+{
+  size_t len = 1, seplen = strlen (sep);
+  for (size_t i = 0; i < s->n; i++)
+    len += strlen (s->v[i]) + (i ? seplen : 0);
+  char *out = xcalloc (len, 1), *p = out;
+  for (size_t i = 0; i < s->n; i++) {
+    if (i)
+      p = stpcpy (p, sep);
+    p = stpcpy (p, s->v[i]);
+  }
+  return out;
+}
+
 void
 strv_clear (struct strv *s)
 {

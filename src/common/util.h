@@ -34,6 +34,8 @@ void strv_pushf (struct strv *s, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 bool strv_contains (const struct strv *s, const char *str);
 void strv_clear (struct strv *s);
+/* The strings joined with sep between them; "" for an empty vector. */
+char *strv_join (const struct strv *s, const char *sep);
 
 /* Resolve path (absolute or relative, in guest terms) inside the tree whose
  * root directory is rootfd, never leaving it: openat2 RESOLVE_IN_ROOT |

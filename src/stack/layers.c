@@ -64,11 +64,7 @@ do_md (struct discover *d, unsigned *next_minor)
     _cleanup_free_ struct bdev **members = xcalloc (n, sizeof *members);
     _cleanup_free_ struct md_info *minfo = xcalloc (n, sizeof *minfo);
     size_t k = 0;
-    size_t plen = 1;
-    for (size_t j = i; j < n; j++)
-      if (ok[j] && memcmp (infos[j].uuid, infos[i].uuid, 16) == 0)
-        plen += strlen (st->fs[j].device) + 1;
-    _cleanup_free_ char *parents = xcalloc (plen, 1);
+    struct strv pnames = { 0 };
     for (size_t j = i; j < n; j++) {
       if (!ok[j] || memcmp (infos[j].uuid, infos[i].uuid, 16) != 0)
         continue;
@@ -77,10 +73,10 @@ do_md (struct discover *d, unsigned *next_minor)
       k++;
       ok[j] = false;
       st->fs[j].consumed = true;
-      if (*parents)
-        strcat (parents, " ");
-      strcat (parents, st->fs[j].device);
+      strv_push (&pnames, xstrdup (st->fs[j].device));
     }
+    _cleanup_free_ char *parents = strv_join (&pnames, " ");
+    strv_clear (&pnames);
 
     _cleanup_free_ char *uuid = md_uuid_string (minfo[0].uuid);
     struct bdev *array = NULL;

@@ -159,8 +159,14 @@ test_strings (void **state)
   assert_null (v.v[2]);
   assert_true (strv_contains (&v, "b-2"));
   assert_false (strv_contains (&v, "c"));
+  char *j = strv_join (&v, ", ");
+  assert_string_equal (j, "a, b-2");
+  free (j);
   strv_clear (&v);
   assert_int_equal (v.n, 0);
+  j = strv_join (&v, " ");
+  assert_string_equal (j, "");
+  free (j);
 
   char *m = NULL;
   assert_int_equal (set_errmsg (&m, -ENOENT, "x %d", 1), -ENOENT);
