@@ -181,13 +181,30 @@ exists_in_root (int rootfd, const char *path)
 }
 
 int
-read_fd_capped (int fd, size_t max, char **ret, size_t *ret_len)
+fd_check_regular (int fd, struct stat *ret_st)
 {
   struct stat st;
   if (fstat (fd, &st) < 0)
     return -errno;
   if (!S_ISREG (st.st_mode))
     return -EINVAL;
+  int fl = fcntl (fd, F_GETFL);
+  if (fl < 0)
+    return -errno;
+  if ((fl & O_NONBLOCK) && fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return -errno;
+  if (ret_st)
+    *ret_st = st;
+  return 0;
+}
+
+int
+read_fd_capped (int fd, size_t max, char **ret, size_t *ret_len)
+{
+  struct stat st;
+  int rc = fd_check_regular (fd, &st);
+  if (rc < 0)
+    return rc;
   if ((uint64_t) st.st_size > max)
     return -EFBIG;
 
@@ -239,11 +256,9 @@ read_head_in_root (int rootfd, const char *path, void *buf, size_t max)
                                          O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return fd;
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return -errno;
-  if (!S_ISREG (st.st_mode))
-    return -EINVAL;
+  int rc = fd_check_regular (fd, NULL);
+  if (rc < 0)
+    return rc;
   size_t len = 0;
   while (len < max) {
     ssize_t r = read (fd, (char *) buf + len, max - len);

@@ -56,6 +56,12 @@ bool exists_in_root (int rootfd, const char *path);
 int read_file_in_root (int rootfd, const char *path, size_t max, char **ret,
                        size_t *ret_len);
 
+/* A guest file opened with O_NONBLOCK (so that a FIFO cannot hang the
+ * open): -EINVAL unless it is a regular file; then O_NONBLOCK is cleared,
+ * because a read of a regular file may otherwise fail with EAGAIN while
+ * its pages are being read in.  Fills *ret_st when not NULL. */
+int fd_check_regular (int fd, struct stat *ret_st);
+
 /* The same on an open fd (a regular file; -EINVAL otherwise). */
 int read_fd_capped (int fd, size_t max, char **ret, size_t *ret_len);
 

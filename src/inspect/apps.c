@@ -698,7 +698,9 @@ src_feed (const struct apps_src *s, const char *path, line_fn fn, void *state)
       warn_read (s, path, fd);
     return 0;
   }
-  int r = feed_fd (fd, APPS_DB_MAX, fn, state);
+  int r = fd_check_regular (fd, NULL);
+  if (r == 0)
+    r = feed_fd (fd, APPS_DB_MAX, fn, state);
   if (r < 0) {
     if (host_error (r))
       return r;
@@ -818,10 +820,9 @@ copy_guest_file (const struct apps_src *s, const char *path, int dirfd,
   if (in < 0)
     return in;
   struct stat st;
-  if (fstat (in, &st) < 0)
-    return -errno;
-  if (!S_ISREG (st.st_mode))
-    return -EINVAL;
+  int r0 = fd_check_regular (in, &st);
+  if (r0 < 0)
+    return r0;
   if ((uint64_t) st.st_size > *budget)
     return -EFBIG;
   _cleanup_close_ int out

@@ -721,7 +721,10 @@ static int
 copy_hive (int rootfd, const char *path, const char *device, const char *what,
            struct strv *warnings, int *ret_fd)
 {
-  _cleanup_close_ int in = open_in_root (rootfd, path, O_RDONLY | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO planted where the hive should be cannot hang the
+   * open; fd_check_regular refuses it and makes reads blocking again. */
+  _cleanup_close_ int in
+    = open_in_root (rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   struct stat st;
 
   if (in < 0) {
@@ -729,13 +732,14 @@ copy_hive (int rootfd, const char *path, const char *device, const char *what,
                 strerror (-in));
     return 0;
   }
-  if (fstat (in, &st) < 0)
-    return -errno;
-  if (!S_ISREG (st.st_mode)) {
+  int rc = fd_check_regular (in, &st);
+  if (rc == -EINVAL) {
     strv_pushf (warnings, "%s: the %s hive is not a regular file", device,
                 what);
     return 0;
   }
+  if (rc < 0)
+    return rc;
   if ((uint64_t) st.st_size > HIVE_MAX) {
     strv_pushf (warnings, "%s: the %s hive is larger than %u MiB: not read",
                 device, what, HIVE_MAX / (1024 * 1024));
