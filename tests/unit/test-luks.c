@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "mem-bdev.h"
 #include <openssl/evp.h>
 
 #include "block/bdev.h"
@@ -96,53 +98,6 @@ fixture_uuid (const char *name)
   assert_non_null (hit);
   hit += strlen (key);
   return strndup (hit, strcspn (hit, "\n"));
-}
-
-/* ---- a memory bdev ------------------------------------------------------ */
-
-struct mem {
-  unsigned char *buf;
-};
-
-static int
-mem_pread (struct bdev *b, void *buf, size_t count, uint64_t offset)
-{
-  struct mem *m = b->data;
-  memcpy (buf, m->buf + offset, count);
-  return 0;
-}
-
-static int
-mem_pwrite (struct bdev *b, const void *buf, size_t count, uint64_t offset)
-{
-  struct mem *m = b->data;
-  memcpy (m->buf + offset, buf, count);
-  return 0;
-}
-
-static void
-mem_destroy (struct bdev *b)
-{
-  struct mem *m = b->data;
-  free (m->buf);
-  free (m);
-}
-
-static const struct bdev_ops mem_ops = {
-  .kind = "mem",
-  .pread = mem_pread,
-  .pwrite = mem_pwrite,
-  .destroy = mem_destroy,
-};
-
-static struct bdev *
-mem_new (const void *content, size_t len)
-{
-  struct mem *m = xcalloc (1, sizeof *m);
-  m->buf = malloc (len);
-  assert_non_null (m->buf);
-  memcpy (m->buf, content, len);
-  return bdev_new (&mem_ops, "/dev/mem0", len, false, m);
 }
 
 /* ---- pure arithmetic ------------------------------------------------------
@@ -335,7 +290,7 @@ run_vector_case (const struct vector_case *vc, uint64_t iv_offset)
                disk + VEC_OFFSET, VEC_PAYLOAD);
   assert_memory_not_equal (disk + VEC_OFFSET, pt, 4096);
 
-  struct bdev *parent = mem_new (disk, total);
+  struct bdev *parent = test_mem_bdev ("/dev/mem0", total, disk);
   struct bdev_crypt_params p = {
     .cipher = "aes",
     .mode = vc->mode,
@@ -390,11 +345,11 @@ run_vector_case (const struct vector_case *vc, uint64_t iv_offset)
   memcpy (want, pt, VEC_PAYLOAD);
   ref_encrypt (vc->evp, vc->ivgen, key, vc->key_size, vc->ss, iv_offset, want,
                VEC_PAYLOAD);
-  struct mem *m = parent->data;
-  assert_memory_equal (m->buf + VEC_OFFSET, want, VEC_PAYLOAD);
+  unsigned char *mbuf = test_mem_buf (parent);
+  assert_memory_equal (mbuf + VEC_OFFSET, want, VEC_PAYLOAD);
   /* nothing outside the payload was touched */
-  assert_memory_equal (m->buf, disk, VEC_OFFSET);
-  assert_memory_equal (m->buf + VEC_OFFSET + VEC_PAYLOAD,
+  assert_memory_equal (mbuf, disk, VEC_OFFSET);
+  assert_memory_equal (mbuf + VEC_OFFSET + VEC_PAYLOAD,
                        disk + VEC_OFFSET + VEC_PAYLOAD, 4096);
   assert_int_equal (bdev_pread (c, out, VEC_PAYLOAD, 0), 0);
   assert_memory_equal (out, pt, VEC_PAYLOAD);
@@ -424,7 +379,7 @@ test_crypt_new_errors (void **state)
   (void)state;
   unsigned char disk[16384] = { 0 };
   uint8_t key[64] = { 1 };
-  struct bdev *parent = mem_new (disk, sizeof disk);
+  struct bdev *parent = test_mem_bdev ("/dev/mem0", sizeof disk, disk);
   struct bdev *c = NULL;
   char *msg = NULL;
   struct bdev_crypt_params p = {
@@ -509,7 +464,7 @@ test_threads (void **state)
   fill_random (pt, size, 11);
   memcpy (ct, pt, size);
   ref_encrypt ("aes-256-xts", "plain64", key, 64, 4096, 0, ct, size);
-  struct bdev *parent = mem_new (ct, size);
+  struct bdev *parent = test_mem_bdev ("/dev/mem0", size, ct);
   struct bdev_crypt_params p = {
     .cipher = "aes",
     .mode = "xts-plain64",

@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "mem-bdev.h"
+
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,56 +46,6 @@ fill_random (unsigned char *buf, size_t len, uint64_t seed)
     x ^= x << 17;
     buf[i] = (unsigned char) (x >> 24);
   }
-}
-
-/* A bdev over a malloc'ed buffer. */
-struct mem {
-  unsigned char *buf;
-};
-
-static int
-mem_pread (struct bdev *b, void *buf, size_t count, uint64_t offset)
-{
-  struct mem *m = b->data;
-  memcpy (buf, m->buf + offset, count);
-  return 0;
-}
-
-static int
-mem_pwrite (struct bdev *b, const void *buf, size_t count, uint64_t offset)
-{
-  struct mem *m = b->data;
-  memcpy (m->buf + offset, buf, count);
-  return 0;
-}
-
-static void
-mem_destroy (struct bdev *b)
-{
-  struct mem *m = b->data;
-  free (m->buf);
-  free (m);
-}
-
-static const struct bdev_ops mem_ops = {
-  .kind = "mem",
-  .pread = mem_pread,
-  .pwrite = mem_pwrite,
-  .destroy = mem_destroy,
-};
-
-static struct bdev *
-mem_new (const char *name, size_t size)
-{
-  struct mem *m = xcalloc (1, sizeof *m);
-  m->buf = xcalloc (1, size);
-  return bdev_new (&mem_ops, name, size, false, m);
-}
-
-static unsigned char *
-mem_buf (struct bdev *b)
-{
-  return ((struct mem *) b->data)->buf;
 }
 
 static void
@@ -582,9 +534,9 @@ test_lvmap (void **state)
 {
   (void) state;
   const size_t dsz = 4 * MiB;
-  struct bdev *d0 = mem_new ("d0", dsz), *d1 = mem_new ("d1", dsz);
-  fill_random (mem_buf (d0), dsz, 1);
-  fill_random (mem_buf (d1), dsz, 2);
+  struct bdev *d0 = test_mem_bdev ("d0", dsz, NULL), *d1 = test_mem_bdev ("d1", dsz, NULL);
+  fill_random (test_mem_buf (d0), dsz, 1);
+  fill_random (test_mem_buf (d1), dsz, 2);
 
   /* Segment 0: linear 1 MiB at d1+512K; segment 1: 2 MiB striped in
    * 4 KiB chunks over d0+1M and d1+2M. */
@@ -605,12 +557,12 @@ test_lvmap (void **state)
   _cleanup_free_ unsigned char *ref = xcalloc (1, total);
   for (uint64_t i = 0; i < total; i++) {
     if (i < MiB)
-      ref[i] = mem_buf (d1)[512 * 1024 + i];
+      ref[i] = test_mem_buf (d1)[512 * 1024 + i];
     else {
       uint64_t o = i - MiB, chunk = o / 4096;
       struct bdev *d = chunk % 2 ? d1 : d0;
       uint64_t base = chunk % 2 ? 2 * MiB : MiB;
-      ref[i] = mem_buf (d)[base + (chunk / 2) * 4096 + o % 4096];
+      ref[i] = test_mem_buf (d)[base + (chunk / 2) * 4096 + o % 4096];
     }
   }
   _cleanup_free_ unsigned char *got = xcalloc (1, total);
@@ -633,9 +585,9 @@ test_lvmap (void **state)
   assert_int_equal (bdev_pwrite (lv, w, sizeof w, MiB - 3000), 0);
   assert_int_equal (bdev_pread (lv, got, sizeof w, MiB - 3000), 0);
   assert_memory_equal (got, w, sizeof w);
-  assert_memory_equal (mem_buf (d1) + 512 * 1024 + MiB - 3000, w, 3000);
-  assert_memory_equal (mem_buf (d0) + MiB, w + 3000, 4096);
-  assert_memory_equal (mem_buf (d1) + 2 * MiB, w + 7096, 10000 - 7096);
+  assert_memory_equal (test_mem_buf (d1) + 512 * 1024 + MiB - 3000, w, 3000);
+  assert_memory_equal (test_mem_buf (d0) + MiB, w + 3000, 4096);
+  assert_memory_equal (test_mem_buf (d1) + 2 * MiB, w + 7096, 10000 - 7096);
   assert_int_equal (bdev_flush (lv), 0);
 
   /* Inconsistent layouts. */
@@ -733,11 +685,11 @@ synth_pv (int i, const char *text, uint64_t roff)
 {
   char name[32];
   snprintf (name, sizeof name, "/dev/sd%c", 'a' + i);
-  struct bdev *b = mem_new (name, PV_SIZE);
-  fill_random (mem_buf (b) + PE_START, PV_SIZE - PE_START, 100 + (uint64_t) i);
-  write_label (mem_buf (b), uuid_n (i), PV_SIZE, text ? 1 : 0);
+  struct bdev *b = test_mem_bdev (name, PV_SIZE, NULL);
+  fill_random (test_mem_buf (b) + PE_START, PV_SIZE - PE_START, 100 + (uint64_t) i);
+  write_label (test_mem_buf (b), uuid_n (i), PV_SIZE, text ? 1 : 0);
   if (text)
-    write_mda (mem_buf (b), text, roff);
+    write_mda (test_mem_buf (b), text, roff);
   return b;
 }
 
@@ -779,7 +731,7 @@ scan (struct synth *s)
 static const unsigned char *
 pe_bytes (struct synth *s, int i, uint64_t pe)
 {
-  return mem_buf (s->pv[i]) + PE_START + pe * MiB;
+  return test_mem_buf (s->pv[i]) + PE_START + pe * MiB;
 }
 
 #define LV(name, status, segs)                                       \
@@ -998,7 +950,7 @@ test_scan_metadata_copies (void **state)
   /* A newer copy with a bad text checksum is skipped with a warning. */
   s.pv[0] = synth_pv (0, old, 512);
   s.pv[1] = synth_pv (1, new, 512);
-  mem_buf (s.pv[1])[MDA_OFF + 512 + 40] ^= 1;
+  test_mem_buf (s.pv[1])[MDA_OFF + 512 + 40] ^= 1;
   s.n = 2;
   scan (&s);
   assert_true (has_warning (&s, "/dev/sdb: LVM metadata in area 1 has a bad "
@@ -1010,9 +962,9 @@ test_scan_metadata_copies (void **state)
   /* Damaged label, damaged mda header, truncated device, garbage text
    * with a valid checksum, duplicate PV. */
   s.pv[0] = synth_pv (0, old, 512);
-  mem_buf (s.pv[0])[512 + 200] ^= 1;
+  test_mem_buf (s.pv[0])[512 + 200] ^= 1;
   s.pv[1] = synth_pv (1, new, 512);
-  mem_buf (s.pv[1])[MDA_OFF + 100] ^= 1;
+  test_mem_buf (s.pv[1])[MDA_OFF + 100] ^= 1;
   const char *junk = "vg { seqno = [ \"unterminated";
   s.pv[2] = synth_pv (0, junk, 512);
   s.pv[3] = synth_pv (0, junk, 512);
@@ -1033,9 +985,9 @@ test_scan_metadata_copies (void **state)
 
   /* A device too small for its metadata area, and one too small for a
    * label at all. */
-  s.pv[0] = mem_new ("/dev/sda", 8192);
-  write_label (mem_buf (s.pv[0]), uuid_n (0), PV_SIZE, 1);
-  s.pv[1] = mem_new ("/dev/sdb", 1000);
+  s.pv[0] = test_mem_bdev ("/dev/sda", 8192, NULL);
+  write_label (test_mem_buf (s.pv[0]), uuid_n (0), PV_SIZE, 1);
+  s.pv[1] = test_mem_bdev ("/dev/sdb", 1000, NULL);
   s.n = 2;
   scan (&s);
   assert_true (has_warning (&s, "/dev/sda: LVM metadata area 1 lies past "
